@@ -1,0 +1,42 @@
+"""Log-in by ID number, registered phone number, or (for staff) user name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from .idnumbers import normalize_id_number
+from .models import InsuredPerson, User, normalize_phone
+
+
+def find_user(identifier: str) -> User | None:
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    as_id = normalize_id_number(identifier)
+    if len(as_id) == 18 and as_id[:17].isdigit():
+        person = InsuredPerson.objects.by_id_number(as_id)
+        return User.objects.filter(person=person).first() if person else None
+    phone = normalize_phone(identifier)
+    if phone.isdigit() and len(phone) == 11:
+        users = list(User.objects.filter(person__in=InsuredPerson.objects.by_phone(phone))[:2])
+        # Several relatives may share one phone; then only the ID number is unambiguous.
+        return users[0] if len(users) == 1 else None
+    return User.objects.filter(username=identifier).exclude(role="citizen").first()
+
+
+class IdentifierBackend(ModelBackend):
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if username is None or password is None:
+            return None
+        user = find_user(username)
+        if user is None:
+            User().set_password(password)  # same work as a real check, so timing tells nothing
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,139 @@
+"""Forms of sign-up, log-in, password reset and preferences. Each carries its crispy helper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .idnumbers import validate_id_number
+from .models import User
+
+
+def _helper(submit_label: Any, form_id: str = "") -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.form_show_errors = True
+    helper.render_unmentioned_fields = True
+    if form_id:
+        helper.form_id = form_id
+    helper.add_input(Submit("submit", submit_label, css_class="btn-primary btn-lg"))
+    return helper
+
+
+class IdNumberField(forms.CharField):
+    """An ID number field: normalises case and separators, validates with clear messages."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("ID number"))
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault("help_text", _("18 characters, as printed on the resident identity card."))
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "inputmode": "text", "spellcheck": "false"})
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if not value:
+            return value
+        return validate_id_number(value).number
+
+
+class SignupStartForm(forms.Form):
+    id_number = IdNumberField()
+    name = forms.CharField(label=_("Name"), max_length=50, help_text=_("Exactly as on the ID card."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Send me a code"))
+        self.fields["name"].widget.attrs["autocomplete"] = "name"
+
+
+class CodeAndPasswordForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the text message"), max_length=6, min_length=6,
+        help_text=_("6 digits, sent to your registered phone."),
+    )
+    password1 = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters; not only digits; not your name."),
+    )
+    password2 = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args: Any, submit_label: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(submit_label or _("Create my account"))
+        self.fields["code"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise forms.ValidationError(_("The code has 6 digits."))
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords are not the same. Please type them again."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("ID number or phone number"), max_length=30,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        "invalid_login": _(
+            "The ID number or phone number and password do not match. Check them and try again; "
+            "after 5 failed tries, log-in is blocked for 15 minutes."
+        ),
+        "inactive": _("This account is disabled. Please contact your medical-insurance bureau."),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Log in"))
+
+
+class ResetStartForm(forms.Form):
+    id_number = IdNumberField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Send me a code"))
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["language", "notify_sms", "notify_email", "email"]
+        labels = {
+            "language": _("Language of the portal and of messages"),
+            "notify_sms": _("Send me text messages"),
+            "notify_email": _("Send me e-mails"),
+            "email": _("E-mail address"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("notify_email") and not data.get("email"):
+            self.add_error("email", _("Enter an e-mail address to receive e-mails, or untick e-mails."))
+        return data

@@ -1,0 +1,180 @@
+"""State changes of accounts: claiming a registry record, one-time codes, passwords, preferences."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .idnumbers import mask_phone, normalize_id_number
+from .models import AuditChannel, CodePurpose, InsuredPerson, OneTimeCode, Role, User, audit
+from .notifications import notify
+
+
+class AccountError(Exception):
+    """A citizen-facing failure with a code for tests and a message that says what to do."""
+
+    def __init__(self, code: str, message: Any) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
+def _hash_code(code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def find_claimable_person(id_number: str, name: str) -> InsuredPerson:
+    """The registry record a new citizen may claim, or an AccountError saying why not."""
+    person = InsuredPerson.objects.by_id_number(normalize_id_number(id_number))
+    if person is None:
+        raise AccountError(
+            "unknown_id",
+            _("This ID number is not in the medical-insurance registry. If you are insured, "
+              "please ask your local medical-insurance bureau to check your record."),
+        )
+    if person.name.strip() != name.strip():
+        raise AccountError(
+            "wrong_name",
+            _("The name does not match the name registered for this ID number. "
+              "Enter it exactly as on the ID card."),
+        )
+    if User.objects.filter(person=person).exists():
+        raise AccountError(
+            "already_claimed",
+            _("This person already has a portal account. Please log in, or reset the password "
+              "if it is forgotten."),
+        )
+    if not person.phone:
+        raise AccountError(
+            "no_phone",
+            _("No phone number is registered for this person, so we cannot send a code. "
+              "Please visit an elderly-assist counter with your ID card."),
+        )
+    return person
+
+
+@transaction.atomic
+def send_one_time_code(person: InsuredPerson, purpose: str) -> OneTimeCode:
+    """Create a code, store only its hash, and text it to the registered phone after commit."""
+    now = timezone.now()
+    recent = (
+        OneTimeCode.objects.filter(person=person, purpose=purpose, created_at__gt=now - timedelta(seconds=settings.OTP_RESEND_SECONDS))
+        .order_by("-created_at")
+        .first()
+    )
+    if recent is not None:
+        raise AccountError(
+            "too_soon",
+            _("A code was sent less than a minute ago. Please wait a moment before asking for another."),
+        )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    otp = OneTimeCode.objects.create(
+        person=person,
+        purpose=purpose,
+        code_hash=_hash_code(code),
+        expires_at=now + timedelta(seconds=settings.OTP_VALID_SECONDS),
+    )
+    minutes = settings.OTP_VALID_SECONDS // 60
+    notify(
+        person,
+        "one_time_code",
+        _("Your family pooling portal code"),
+        _("Your code is %(code)s. It is valid for %(minutes)s minutes. Never tell this code to anyone, "
+          "including bureau staff."),
+        {"code": code, "minutes": minutes},
+    )
+    audit("code.sent", channel=AuditChannel.WEB, on_behalf_of=person, obj=otp, after={"purpose": purpose, "to": mask_phone(person.phone)})
+    return otp
+
+
+def consume_one_time_code(person: InsuredPerson, purpose: str, code: str) -> None:
+    """Use up the newest code if it matches; explain precisely when it does not.
+
+    Runs in its own transaction so that a wrong guess is counted even though the caller
+    then fails: after OTP_MAX_ATTEMPTS wrong guesses the code is dead.
+    """
+    error: AccountError | None = None
+    with transaction.atomic():
+        otp = (
+            OneTimeCode.objects.select_for_update()
+            .filter(person=person, purpose=purpose, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if otp is None:
+            error = AccountError("no_code", _("Please ask for a new code first."))
+        elif otp.expires_at <= timezone.now():
+            error = AccountError("expired_code", _("This code has expired. Please ask for a new one."))
+        elif otp.attempts >= settings.OTP_MAX_ATTEMPTS:
+            error = AccountError("too_many_attempts", _("Too many wrong codes. Please ask for a new one."))
+        elif not hmac.compare_digest(otp.code_hash, _hash_code(code.strip())):
+            otp.attempts += 1
+            otp.save(update_fields=["attempts"])
+            error = AccountError(
+                "wrong_code", _("That code is not correct. Please check the text message and try again.")
+            )
+        else:
+            otp.used_at = timezone.now()
+            otp.save(update_fields=["used_at"])
+    if error is not None:
+        raise error
+
+
+def complete_signup(person: InsuredPerson, code: str, password: str) -> User:
+    """Check the password, consume the code, then create the citizen's log-in."""
+    validate_password(password, User(first_name=person.name))
+    if User.objects.filter(person=person).exists():
+        raise AccountError("already_claimed", _("This person already has a portal account. Please log in."))
+    consume_one_time_code(person, CodePurpose.SIGNUP, code)
+    return _create_citizen_user(person, password)
+
+
+@transaction.atomic
+def _create_citizen_user(person: InsuredPerson, password: str) -> User:
+    person = InsuredPerson.objects.select_for_update().get(pk=person.pk)
+    if User.objects.filter(person=person).exists():
+        raise AccountError("already_claimed", _("This person already has a portal account. Please log in."))
+    user = User(username=f"p{person.pk}", role=Role.CITIZEN, person=person, first_name=person.name)
+    user.set_password(password)
+    user.save()
+    audit("account.created", channel=AuditChannel.WEB, actor=user, on_behalf_of=person, obj=user)
+    return user
+
+
+def reset_password(person: InsuredPerson, code: str, password: str) -> User:
+    """Check the new password, consume the code, then set the password."""
+    user = User.objects.get(person=person)
+    validate_password(password, user)
+    consume_one_time_code(person, CodePurpose.PASSWORD_RESET, code)
+    return _set_password(user, password)
+
+
+@transaction.atomic
+def _set_password(user: User, password: str) -> User:
+    person = user.person
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit("account.password_reset", channel=AuditChannel.WEB, actor=user, on_behalf_of=person, obj=user)
+    return user
+
+
+@transaction.atomic
+def update_preferences(user: User, *, language: str, notify_sms: bool, notify_email: bool, email: str) -> User:
+    before = {"language": user.language, "notify_sms": user.notify_sms, "notify_email": user.notify_email}
+    user.language = language
+    user.notify_sms = notify_sms
+    user.notify_email = notify_email
+    user.email = email
+    user.save(update_fields=["language", "notify_sms", "notify_email", "email"])
+    audit("account.preferences", channel=AuditChannel.WEB, actor=user, on_behalf_of=user.person, obj=user,
+          before=before, after={"language": language, "notify_sms": notify_sms, "notify_email": notify_email})
+    return user

@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("signup/verify/", views.signup_verify, name="signup-verify"),
+    path("signup/resend/", views.signup_resend, name="signup-resend"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views.password_reset, name="reset"),
+    path("password-reset/verify/", views.password_reset_verify, name="reset-verify"),
+    path("password-reset/resend/", views.reset_resend, name="reset-resend"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", views.inbox_read, name="inbox-read"),
+    path("session/extend/", views.extend_session, name="session-extend"),
+]

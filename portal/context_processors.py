@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+AGE_FRIENDLY_COOKIE = "age_friendly"
+
+
+def is_age_friendly(request: HttpRequest) -> bool:
+    cookie = request.COOKIES.get(AGE_FRIENDLY_COOKIE)
+    if cookie is not None:
+        return cookie == "1"
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and getattr(user, "age_friendly", False))
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "age_friendly": is_age_friendly(request),
+        "session_seconds": settings.SESSION_COOKIE_AGE,
+        "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
+    }
