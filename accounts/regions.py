@@ -38,3 +38,22 @@ def iter_divisions() -> Iterator[tuple[str, str, bool]]:
             yield code, name, end == ""
         else:
             yield code, last, True
+
+
+def ensure_reference_data() -> None:
+    """Load the division codes and the national default policy if they are missing.
+
+    Migrations do this on a fresh install; tests that flush the database call it again.
+    """
+    import datetime
+
+    from .models import Region, RegionPolicy
+
+    if not Region.objects.exists():
+        Region.objects.bulk_create(
+            [Region(code=c, name=n, province_code=c[:2], current=cur) for c, n, cur in iter_divisions()],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+    if not RegionPolicy.objects.filter(region__isnull=True).exists():
+        RegionPolicy.objects.create(region=None, effective_from=datetime.date(2021, 1, 1))

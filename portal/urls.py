@@ -17,6 +17,7 @@ portal_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("accounts/", include("accounts.urls")),
+    path("counter/", include("portal.counter_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]

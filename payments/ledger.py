@@ -1,0 +1,215 @@
+"""The only code that writes ledger entries: post, reverse, and the queries others read.
+
+Knows accounts and amounts, never bindings. Callers hold a transaction (services are atomic);
+``post`` refuses to run outside one. Amounts are integer fen; an entry's positive amount
+grows its account's balance, and every transaction's entries sum to zero.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import InsuredPerson
+
+from .models import AccountKind, Institution, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
+
+
+class LedgerError(Exception):
+    pass
+
+
+class InsufficientFunds(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Line:
+    """One planned entry: ``amount_fen`` > 0 credits the account, < 0 debits it."""
+
+    account: LedgerAccount
+    amount_fen: int
+    patient: InsuredPerson | None = None
+    category: str = ""
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def personal_account(person: InsuredPerson) -> LedgerAccount:
+    """The person's personal account, created on first use (employee schemes only)."""
+    account = LedgerAccount.objects.filter(person=person).first()
+    if account is not None:
+        return account
+    if not person.has_personal_account:
+        raise LedgerError("only employee-scheme members have a personal account")
+    account, _ = LedgerAccount.objects.get_or_create(person=person, defaults={"kind": AccountKind.PERSONAL})
+    return account
+
+
+def institution_account(institution: Institution) -> LedgerAccount:
+    account, _ = LedgerAccount.objects.get_or_create(
+        institution=institution, defaults={"kind": AccountKind.INSTITUTION}
+    )
+    return account
+
+
+def system_account(kind: str) -> LedgerAccount:
+    account, _ = LedgerAccount.objects.get_or_create(
+        kind=kind, person=None, institution=None, defaults={"allow_negative": kind == AccountKind.CONTRIBUTIONS}
+    )
+    return account
+
+
+def lock_accounts(account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Lock accounts in ascending id order (one global order: no deadlocks) and return them."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def post(
+    kind: str,
+    lines: Sequence[Line],
+    *,
+    reference: str = "",
+    memo: str = "",
+    reverses: LedgerTransaction | None = None,
+    at: datetime.datetime | None = None,
+) -> LedgerTransaction:
+    """Write one balanced transaction. The database applies each entry to its balance."""
+    if not connection.in_atomic_block:
+        raise LedgerError("ledger.post must run inside transaction.atomic")
+    if not lines:
+        raise LedgerError("a transaction needs entries")
+    if any(line.amount_fen == 0 for line in lines):
+        raise LedgerError("an entry cannot be zero")
+    if sum(line.amount_fen for line in lines) != 0:
+        raise LedgerError("entries must sum to zero")
+    extra = {"created_at": at} if at else {}
+    txn = LedgerTransaction.objects.create(kind=kind, reference=reference, memo=memo, reverses=reverses, **extra)
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                transaction=txn, account=line.account, amount_fen=line.amount_fen,
+                patient=line.patient, category=line.category, **extra,
+            )
+            for line in lines
+        ]
+    )
+    return txn
+
+
+@transaction.atomic
+def reverse(txn: LedgerTransaction, memo: str = "") -> LedgerTransaction:
+    """Correct a transaction by posting its exact opposite. A transaction is reversed once."""
+    if LedgerTransaction.objects.filter(reverses=txn).exists():
+        raise LedgerError("this transaction has already been reversed")
+    entries = list(txn.entries.select_related("account", "patient"))
+    lock_accounts(e.account_id for e in entries)
+    return post(
+        TransactionKind.REVERSAL,
+        [Line(e.account, -e.amount_fen, e.patient, e.category) for e in entries],
+        memo=memo or f"reversal of #{txn.pk}",
+        reverses=txn,
+    )
+
+
+@transaction.atomic
+def credit_personal_account(person: InsuredPerson, amount_fen: int, reference: str, memo: str = "") -> LedgerTransaction:
+    """A monthly contribution (划入). Idempotent by reference: a repeat returns the original."""
+    existing = LedgerTransaction.objects.filter(kind=TransactionKind.CREDIT, reference=reference).first()
+    if existing is not None:
+        return existing
+    if amount_fen <= 0:
+        raise LedgerError("a credit must be positive")
+    account = personal_account(person)
+    source = system_account(AccountKind.CONTRIBUTIONS)
+    lock_accounts([account.pk, source.pk])
+    return post(
+        TransactionKind.CREDIT,
+        [Line(source, -amount_fen), Line(account, amount_fen, person)],
+        reference=reference,
+        memo=memo,
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def balance_of(person: InsuredPerson) -> int:
+    """The personal-account balance in fen (0 when the person has no account yet)."""
+    return LedgerAccount.objects.filter(person=person).values_list("balance_fen", flat=True).first() or 0
+
+
+def balances_of(people: Iterable[InsuredPerson]) -> dict[int, int]:
+    """Balances of several people in one query: {person_id: fen}."""
+    ids = [p.pk for p in people]
+    found = dict(LedgerAccount.objects.filter(person_id__in=ids).values_list("person_id", "balance_fen"))
+    return {pk: found.get(pk, 0) for pk in ids}
+
+
+SPENDING_KINDS = (TransactionKind.SETTLEMENT, TransactionKind.REFUND, TransactionKind.PREMIUM, TransactionKind.REVERSAL)
+
+
+def spent_from(
+    owner: InsuredPerson,
+    patient: InsuredPerson,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    categories: Sequence[str] | None = None,
+) -> int:
+    """Net fen that left ``owner``'s personal account for ``patient``'s care (refunds deducted)."""
+    qs = LedgerEntry.objects.filter(
+        account__person=owner, patient=patient, transaction__kind__in=SPENDING_KINDS
+    )
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    if categories:
+        qs = qs.filter(category__in=categories)
+    total = qs.aggregate(total=Coalesce(Sum("amount_fen"), 0))["total"]
+    return max(0, -int(total))
+
+
+def spent_by_patient(
+    owner: InsuredPerson, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> dict[int, int]:
+    """Net spending from ``owner``'s account per patient id, in one query."""
+    qs = LedgerEntry.objects.filter(account__person=owner, transaction__kind__in=SPENDING_KINDS).exclude(
+        patient__isnull=True
+    )
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    return {row["patient_id"]: max(0, -int(row["total"])) for row in qs.values("patient_id").annotate(total=Sum("amount_fen"))}
+
+
+def invariant_violations() -> list[str]:
+    """Everything wrong with the ledger (empty when healthy). Used by tests and statements."""
+    problems: list[str] = []
+    sums = dict(
+        LedgerEntry.objects.values("account_id").annotate(total=Sum("amount_fen")).values_list("account_id", "total")
+    )
+    for account_id, balance, allow_negative in LedgerAccount.objects.values_list("id", "balance_fen", "allow_negative"):
+        if balance != (sums.get(account_id) or 0):
+            problems.append(f"account {account_id}: stored {balance} != entries {sums.get(account_id) or 0}")
+        if balance < 0 and not allow_negative:
+            problems.append(f"account {account_id}: negative balance {balance}")
+    unbalanced = (
+        LedgerEntry.objects.values("transaction_id").annotate(total=Sum("amount_fen")).exclude(total=0)
+    )
+    for row in unbalanced:
+        problems.append(f"transaction {row['transaction_id']} sums to {row['total']}")
+    return problems

@@ -1,0 +1,18 @@
+from importlib import import_module
+
+from django.urls import path
+
+from . import counter
+
+app_name = "counter"
+
+urlpatterns = [
+    path("", counter.home, name="home"),
+    path("person/<int:pk>/", counter.person_page, name="person"),
+]
+
+for _app in ("pooling", "payments"):
+    try:
+        urlpatterns += import_module(f"{_app}.counter_urls").urlpatterns
+    except ModuleNotFoundError:
+        pass

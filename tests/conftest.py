@@ -1,0 +1,171 @@
+"""Shared fixtures: personas, factories, and guards for real services.
+
+Personas (ID numbers are valid and made with ``make_id``):
+- ``holder``: 张伟 (Zhang Wei), employee scheme in 海口 460100, born 1975, with a portal log-in
+- ``mother``: 李秀英 (Li Xiuying), his mother, resident scheme in 海口, born 1948, with a log-in
+- ``outsider``: 王芳 (Wang Fang), unrelated, employee scheme in 三亚 460200, with a log-in
+- ``counter_assistant``: staff at the 海口 elderly-assist counter
+- ``bureau_clerk``: bureau staff (Django admin)
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import os
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from accounts import channels
+from accounts.idnumbers import make_id_number
+from accounts.models import InsuredPerson, Office, Region, Role, User
+
+HAIKOU = "460100"
+SANYA = "460200"
+CHANGSHA = "430100"
+PASSWORD = "Correct-Horse-42"
+
+_sequence = itertools.count(101)
+
+
+def make_id(region: str = HAIKOU, birth: datetime.date | str = "1980-01-01", sex: str | None = None) -> str:
+    """A valid ID number; odd sequence = male, even = female."""
+    if isinstance(birth, str):
+        birth = datetime.date.fromisoformat(birth)
+    seq = next(_sequence)
+    if sex == "M" and seq % 2 == 0:
+        seq = next(_sequence)
+    if sex == "F" and seq % 2 == 1:
+        seq = next(_sequence)
+    return make_id_number(region, birth, seq % 1000)
+
+
+def make_person(
+    name: str = "测试",
+    *,
+    region: str = HAIKOU,
+    birth: datetime.date | str = "1980-01-01",
+    scheme: str = "employee",
+    status: str = "active",
+    phone: str | None = None,
+    sex: str | None = None,
+    id_number: str | None = None,
+) -> InsuredPerson:
+    number = id_number or make_id(region, birth, sex)
+    from accounts.idnumbers import validate_id_number
+
+    facts = validate_id_number(number)
+    person = InsuredPerson(
+        name=name, scheme=scheme, status=status, region_id=region, birth_date=facts.birth_date, sex=facts.sex
+    )
+    person.id_number = number
+    person.phone = phone if phone is not None else f"139{next(_sequence) % 100000000:08d}"
+    person.save()
+    return person
+
+
+def make_citizen(person: InsuredPerson, password: str = PASSWORD, **extra: Any) -> User:
+    user = User(username=f"p{person.pk}", role=Role.CITIZEN, person=person, first_name=person.name, **extra)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Division codes and the national policy, also after a transactional test flushed them."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    from accounts.regions import ensure_reference_data
+
+    ensure_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _clean_outbox() -> Any:
+    channels.outbox.clear()
+    yield
+    channels.outbox.clear()
+
+
+@pytest.fixture
+def sent_messages() -> list[channels.SentMessage]:
+    """Messages handed to the SMS/e-mail senders during the test."""
+    return channels.outbox
+
+
+@pytest.fixture
+def holder(db: Any) -> InsuredPerson:
+    person = make_person("张伟", birth="1975-03-12", sex="M", phone="13800000001")
+    make_citizen(person)
+    return person
+
+
+@pytest.fixture
+def mother(db: Any) -> InsuredPerson:
+    person = make_person("李秀英", birth="1948-09-30", sex="F", scheme="resident", phone="13800000002")
+    make_citizen(person)
+    return person
+
+
+@pytest.fixture
+def outsider(db: Any) -> InsuredPerson:
+    person = make_person("王芳", region=SANYA, birth="1990-05-05", sex="F", phone="13800000003")
+    make_citizen(person)
+    return person
+
+
+@pytest.fixture
+def counter_assistant(db: Any) -> User:
+    office = Office.objects.create(name="海口市医保服务大厅适老化窗口", region=Region.objects.get(pk=HAIKOU))
+    user = User(username="counter1", role=Role.COUNTER, office=office, first_name="陈", last_name="帮办")
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def bureau_clerk(db: Any) -> User:
+    return User.objects.create_superuser("clerk", "clerk@example.com", PASSWORD, role=Role.BUREAU)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip locally when a real service is missing; in CI, fail instead."""
+    if condition:
+        return
+    if _in_ci():
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def require_postgres(db: Any) -> None:
+    need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def require_redis() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    ok = False
+    if url:
+        try:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+            ok = True
+        except Exception:
+            ok = False
+    need(ok, "Redis (set REDIS_URL)")
+    return url
