@@ -71,8 +71,8 @@ class RegionPolicyForm(forms.ModelForm):
         from .models import Relationship, SpendingCategory
 
         super().__init__(*args, **kwargs)
-        self.fields["allowed_relationships"].choices = Relationship.choices
-        self.fields["allowed_categories"].choices = SpendingCategory.choices
+        self.fields["allowed_relationships"].choices = Relationship.choices  # type: ignore[attr-defined]
+        self.fields["allowed_categories"].choices = SpendingCategory.choices  # type: ignore[attr-defined]
 
 
 @admin.register(RegionPolicy)

@@ -104,7 +104,7 @@ class RegionPolicyQuerySet(models.QuerySet["RegionPolicy"]):
         """The policy for a region on a day: the region's own, else its province's, else national."""
         day = day or timezone.localdate()
         code = region.code if isinstance(region, Region) else region
-        candidates = [None]
+        candidates: list[str | None] = [None]
         if code:
             candidates = [code, f"{code[:4]}00", f"{code[:2]}0000", None]
         policies = list(
