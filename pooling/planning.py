@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from accounts.models import InsuredPerson
+from django.utils import timezone
+
+from accounts.models import InsuredPerson, RegionPolicy
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,58 @@ class PaymentPlan:
         return [step.owner.pk for step in self.steps]
 
 
+# Why a step pays less than asked (PlanStep.limit_reason).
+LIMIT_BALANCE = "balance"
+LIMIT_PER_PAYMENT = "per_payment_cap"
+LIMIT_MONTHLY = "monthly_cap"
+LIMIT_ANNUAL = "annual_cap"
+LIMIT_POLICY_ANNUAL = "policy_annual_cap"
+LIMIT_NOT_NEEDED = "not_needed"
+
+
+def month_start(at: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(at)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def year_start(at: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(at)
+    return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def ordered_sources(beneficiary: InsuredPerson, day: datetime.date | None = None) -> list[Any]:
+    """The beneficiary's sources in order: "own" (if they have an account) and bindings.
+
+    Includes only bindings that can pay on ``day`` (active, not past their end date, holder
+    active with a personal account, beneficiary active). Bindings come with their holder.
+    """
+    from .models import Binding, DeductionOrder
+
+    day = day or timezone.localdate()
+    bindings = [
+        b for b in Binding.objects.active().for_beneficiary(beneficiary).select_related("holder").order_by(
+            "activated_at", "created_at", "id"
+        )
+        if b.is_usable_on(day) and b.holder.is_active and b.holder.has_personal_account
+    ]
+    if not beneficiary.is_active:
+        bindings = []
+    default: list[Any] = (["own"] if beneficiary.has_personal_account and beneficiary.is_active else []) + bindings
+    order = DeductionOrder.objects.filter(person=beneficiary).values_list("sources", flat=True).first()
+    return apply_order(default, order or [])
+
+
+def source_key(source: Any) -> str:
+    return "own" if source == "own" else f"binding:{source.pk}"
+
+
+def apply_order(default: list[Any], chosen: list[str]) -> list[Any]:
+    """Sources named in ``chosen`` first (in that order), the rest after in default order."""
+    by_key = {source_key(s): s for s in default}
+    result = [by_key.pop(key) for key in chosen if key in by_key]
+    return result + [s for s in default if source_key(s) in by_key]
+
+
 def plan_payment(
     beneficiary: InsuredPerson,
     category: str,
@@ -65,4 +119,64 @@ def plan_payment(
     at: datetime.datetime | None = None,
     balances: dict[int, int] | None = None,
 ) -> PaymentPlan:
-    raise NotImplementedError("implemented by the pooling issue")
+    """Split a payment over the beneficiary's sources (see the module docstring)."""
+    from payments import ledger
+
+    at = at or timezone.now()
+    day = timezone.localdate(at)
+    sources = ordered_sources(beneficiary, day)
+    owners = [beneficiary if s == "own" else s.holder for s in sources]
+    if balances is None:
+        balances = ledger.balances_of(owners) if owners else {}
+    # Several steps never share an owner (one binding per pair), but keep a running balance anyway.
+    left_in = dict(balances)
+    remaining = max(0, int(amount_fen))
+    policies: dict[str, RegionPolicy] = {}
+    steps: list[PlanStep] = []
+    for source in sources:
+        if source == "own":
+            limits = [(left_in.get(beneficiary.pk, 0), LIMIT_BALANCE)]
+            owner, binding_id, relationship, kind = beneficiary, None, None, "own"
+        else:
+            binding = source
+            holder = binding.holder
+            if holder.region_id not in policies:
+                policies[holder.region_id] = RegionPolicy.objects.in_force(holder.region_id, day)
+            policy = policies[holder.region_id]
+            if category not in (policy.allowed_categories or []):
+                continue
+            limits = [(left_in.get(holder.pk, 0), LIMIT_BALANCE)]
+            limits += _cap_room(binding, policy, beneficiary, at, remaining)
+            owner, binding_id, relationship, kind = holder, binding.pk, binding.relationship, "pooled"
+        room = min(limit for limit, _reason in limits)
+        pay = max(0, min(remaining, room))
+        reason = ""
+        if remaining == 0:
+            reason = LIMIT_NOT_NEEDED
+        elif pay < remaining:
+            reason = next(r for limit, r in limits if limit == room)
+        steps.append(PlanStep(kind, owner, binding_id, relationship, pay, reason))  # type: ignore[arg-type]
+        left_in[owner.pk] = left_in.get(owner.pk, 0) - pay
+        remaining -= pay
+    return PaymentPlan(beneficiary=beneficiary, category=category, amount_fen=max(0, int(amount_fen)), steps=steps)
+
+
+def _cap_room(
+    binding: Any, policy: RegionPolicy, beneficiary: InsuredPerson, at: datetime.datetime, remaining: int
+) -> list[tuple[int, str]]:
+    """What each cap still allows, read from the ledger's spending (never from bindings)."""
+    from payments import ledger
+
+    room: list[tuple[int, str]] = []
+    if binding.per_payment_cap_fen is not None:
+        room.append((binding.per_payment_cap_fen, LIMIT_PER_PAYMENT))
+    if binding.monthly_cap_fen is not None:
+        spent = ledger.spent_from(binding.holder, beneficiary, since=month_start(at))
+        room.append((max(0, binding.monthly_cap_fen - spent), LIMIT_MONTHLY))
+    if binding.annual_cap_fen is not None or policy.annual_cap_fen is not None:
+        spent_year = ledger.spent_from(binding.holder, beneficiary, since=year_start(at))
+        if binding.annual_cap_fen is not None:
+            room.append((max(0, binding.annual_cap_fen - spent_year), LIMIT_ANNUAL))
+        if policy.annual_cap_fen is not None:
+            room.append((max(0, policy.annual_cap_fen - spent_year), LIMIT_POLICY_ANNUAL))
+    return room
