@@ -65,7 +65,11 @@ class RegionPolicyForm(forms.ModelForm):
 
     class Meta:
         model = RegionPolicy
-        fields = "__all__"
+        fields = [
+            "region", "effective_from", "allowed_relationships", "max_beneficiaries", "pooling_scope",
+            "consent_days", "minor_age", "cooling_days", "annual_cap_fen", "allowed_categories",
+            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "notes",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from .models import Relationship, SpendingCategory

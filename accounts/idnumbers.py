@@ -20,12 +20,13 @@ from stdnum.cn import ric
 # Province-level prefixes: the 31 mainland divisions, Taiwan, Hong Kong, Macao, and 83 used by
 # residence permits for Hong Kong, Macao and Taiwan residents.
 PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
+    ["11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83"]
 )
 EARLIEST_BIRTH_YEAR = 1880
 
 _SEPARATORS = re.compile(r"[\s\-]")
+# Full-width digits and X (typed with a Chinese input method) become their ASCII forms.
+_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {0xFF38: "X", 0xFF58: "X", 0xFF0D: "-"}
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class IdFacts:
 
 def normalize_id_number(value: str) -> str:
     """Strip spaces and dashes, upper-case a final x, turn full-width digits into ASCII."""
-    value = value.translate({0xFF10 + i: ord("0") + i for i in range(10)} | {0xFF38: "X", 0xFF58: "X"})
-    return _SEPARATORS.sub("", value or "").upper()
+    value = (value or "").translate(_FULL_WIDTH)
+    return _SEPARATORS.sub("", value).upper()
 
 
 def validate_id_number(value: str, today: datetime.date | None = None) -> IdFacts:
@@ -46,6 +47,11 @@ def validate_id_number(value: str, today: datetime.date | None = None) -> IdFact
     number = normalize_id_number(value)
     if not number:
         raise ValidationError(_("Please enter an ID number."), code="required")
+    if len(number) == 15 and number.isdigit():
+        raise ValidationError(
+            _("This is an old 15-digit ID number. Please enter the 18-character number from your current ID card."),
+            code="length",
+        )
     if len(number) != 18:
         raise ValidationError(
             _("An ID number has 18 characters; you entered %(count)d. Please check it against the card.")

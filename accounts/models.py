@@ -389,6 +389,9 @@ class OneTimeCode(models.Model):
     class Meta:
         indexes = [models.Index(fields=["person", "purpose", "-created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.purpose} code {self.pk}"
+
 
 # -- Notifications (inbox + outbox) -----------------------------------------------------------
 
@@ -439,6 +442,9 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery of notification {self.notification_id}"
 
 
 # -- Audit trail ------------------------------------------------------------------------------

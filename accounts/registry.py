@@ -77,29 +77,53 @@ class _Row:
     sex: str
 
 
-def _read(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+def _read(text: str) -> tuple[list[tuple[int, dict[str, str | None]]], list[RowError]]:
+    """Rows with the line number they start on; a row with too few or too many columns is an error."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        header = []
+    except csv.Error as exc:
+        return [], [RowError(1, _("the file is not valid CSV (%(error)s)") % {"error": exc})]
     if header != HEADER:
         return [], [RowError(1, _("the header must be exactly: %(header)s") % {"header": ",".join(HEADER)})]
-    rows = []
-    for raw in reader:
-        rows.append({(k or "").strip(): (v or "").strip() if isinstance(v, str) else v for k, v in raw.items()})
-    return rows, []
+    rows: list[tuple[int, dict[str, str | None]]] = []
+    errors: list[RowError] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(line, _("the file is not valid CSV (%(error)s)") % {"error": exc}))
+            break
+        if not values or all(not v.strip() for v in values):
+            line = reader.line_num + 1
+            continue  # blank lines are allowed
+        if len(values) != len(HEADER):
+            rows.append((line, {"__columns__": str(len(values))}))
+        else:
+            rows.append((line, {key: value.strip() for key, value in zip(HEADER, values, strict=True)}))
+        line = reader.line_num + 1
+    return rows, errors
 
 
 def validate_registry_csv(text: str) -> tuple[list[_Row], list[RowError]]:
     rows, errors = _read(text)
-    if errors:
+    if errors and not rows:
         return [], errors
     regions = set(Region.objects.filter(current=True).values_list("code", flat=True))
     seen: dict[str, int] = {}
     valid: list[_Row] = []
-    for index, raw in enumerate(rows, start=2):
+    for index, raw_row in rows:
         reasons: list[str] = []
-        if None in raw or any(v is None for v in raw.values()):
-            errors.append(RowError(index, _("the row does not have 6 columns")))
+        if "__columns__" in raw_row:
+            errors.append(RowError(index, _("the row has %(count)s columns instead of 6")
+                                   % {"count": raw_row["__columns__"]}))
             continue
+        raw = {k: v or "" for k, v in raw_row.items()}
         facts = None
         try:
             facts = validate_id_number(raw["id_number"])
@@ -130,6 +154,7 @@ def validate_registry_csv(text: str) -> tuple[list[_Row], list[RowError]]:
         assert facts is not None
         valid.append(_Row(index, facts.number, name, phone, raw["scheme"], raw["status"], raw["region_code"],
                           facts.birth_date, facts.sex))
+    errors.sort(key=lambda error: error.line)
     return valid, errors
 
 
