@@ -27,6 +27,36 @@ def find_user(identifier: str) -> User | None:
     return User.objects.filter(username=identifier).exclude(role="citizen").first()
 
 
+def users_sharing_phone(identifier: str) -> int:
+    """How many log-ins an identifier matches if it is a phone number (0 when it is not one)."""
+    phone = normalize_phone(identifier or "")
+    if not (phone.isdigit() and len(phone) == 11):
+        return 0
+    return User.objects.filter(person__in=InsuredPerson.objects.by_phone(phone)).count()
+
+
+def lockout_username(request: HttpRequest | None, credentials: dict[str, Any] | None = None) -> str:
+    """The name django-axes counts failures under (AXES_USERNAME_CALLABLE).
+
+    One person can type their identifier many ways (ID number with x or X, with spaces, phone
+    with +86): all of them must count against the same account, or the lockout is easy to dodge.
+    """
+    raw = (credentials or {}).get("username")
+    if raw is None and request is not None:
+        raw = getattr(request, "POST", {}).get("username")
+    raw = (raw or "").strip()
+    user = find_user(raw)
+    if user is not None:
+        return user.username
+    as_id = normalize_id_number(raw)
+    if len(as_id) == 18 and as_id[:17].isdigit():
+        return as_id
+    phone = normalize_phone(raw)
+    if phone.isdigit() and len(phone) == 11:
+        return phone
+    return raw[:150]
+
+
 class IdentifierBackend(ModelBackend):
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any

@@ -107,6 +107,18 @@ class LoginForm(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Log in"))
+        self.fields["password"].label = _("Password")
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        from .backends import users_sharing_phone
+
+        if users_sharing_phone(self.cleaned_data.get("username", "")) > 1:
+            return forms.ValidationError(
+                _("Several people use this phone number, so we cannot tell who you are. "
+                  "Please log in with your ID number instead."),
+                code="shared_phone",
+            )
+        return super().get_invalid_login_error()
 
 
 class ResetStartForm(forms.Form):

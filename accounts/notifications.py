@@ -1,19 +1,36 @@
 """Writing notifications. Call ``notify`` inside the transaction of the change it announces.
 
 The row is the outbox: it commits or rolls back with the change. Delivery to SMS and e-mail
-is enqueued only after the commit, and a periodic relay picks up anything whose enqueue was
-lost (broker down, process killed), so nothing is lost and, thanks to one Delivery row per
-channel, nothing is sent twice.
+is enqueued only after the commit, and a periodic relay (``relay_outbox_task``, every 30 s)
+picks up anything whose enqueue was lost (broker down, process killed before the enqueue,
+broker restarted without its queue), so nothing is lost; one Delivery row per (notification,
+channel), locked while sending, means nothing is sent twice.
+
+While the broker is down the enqueue fails fast and is skipped for a short while (a circuit
+breaker), so pages and the settlement API keep answering at full speed; the relay delivers
+the waiting notifications once the broker is back.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from .models import InsuredPerson, Notification
+
+logger = logging.getLogger(__name__)
+
+# Delivery tasks carry at most this many notification ids.
+DELIVERY_BATCH = 100
+# After a failed enqueue, skip enqueueing for this long (the relay takes over).
+BROKER_BACKOFF_SECONDS = 15.0
 
 
 def person_language(person: InsuredPerson) -> str:
@@ -27,6 +44,55 @@ def render_in_language(person: InsuredPerson, text: Any, params: dict[str, Any] 
         if params:
             rendered = rendered % {k: str(v) for k, v in params.items()}
         return rendered
+
+
+class _Breaker:
+    """Remembers, per process, that the broker failed recently."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def trip(self) -> None:
+        with self._lock:
+            self._open_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+
+
+broker_breaker = _Breaker()
+
+
+def enqueue_delivery(notification_ids: Sequence[int]) -> bool:
+    """Hand notifications to the delivery workers now. Never raises.
+
+    Returns False when the broker is unavailable; the rows stay in the outbox (``relayed_at``
+    empty) and the relay delivers them later. Call only after the commit.
+    """
+    from .tasks import deliver_notification_task, deliver_notifications_task
+
+    ids = list(notification_ids)
+    if not ids:
+        return True
+    if broker_breaker.is_open():
+        logger.info("broker marked down; %d notification(s) left for the relay", len(ids))
+        return False
+    try:
+        if len(ids) == 1:
+            deliver_notification_task.delay(ids[0])
+        else:
+            for start in range(0, len(ids), DELIVERY_BATCH):
+                deliver_notifications_task.delay(ids[start : start + DELIVERY_BATCH])
+    except Exception as exc:  # broker down: the periodic relay will deliver them later
+        broker_breaker.trip()
+        logger.warning("broker unavailable (%s); %d notification(s) left for the relay", exc, len(ids))
+        return False
+    return True
 
 
 def notify(
@@ -43,8 +109,6 @@ def notify(
     ``subject`` and ``body`` are lazy translations; ``params`` fill their %(name)s slots.
     With a ``dedupe_key`` a second call for the same event does nothing (tasks run twice).
     """
-    from .tasks import deliver_notification_task
-
     if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     try:
@@ -62,14 +126,54 @@ def notify(
             return None
         raise
     notification_id = notification.pk
-
-    def enqueue() -> None:
-        try:
-            deliver_notification_task.delay(notification_id)
-        except Exception:  # broker down: the periodic relay will deliver it later
-            import logging
-
-            logging.getLogger(__name__).warning("broker unavailable; notification %s left for relay", notification_id)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: enqueue_delivery([notification_id]))
     return notification
+
+
+@dataclass
+class NotificationSpec:
+    """One notification for ``notify_many``; the same fields as ``notify``'s arguments."""
+
+    person: InsuredPerson
+    kind: str
+    subject: Any
+    body: Any
+    dedupe_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    link: str = ""
+
+
+def notify_many(specs: Iterable[NotificationSpec]) -> list[int]:
+    """``notify`` for many people at once (bulk jobs such as monthly statements).
+
+    Every spec needs a ``dedupe_key``: rows that already exist are left alone, so a job that
+    runs twice notifies once. Returns the ids of the notifications still waiting for delivery;
+    their delivery is enqueued after the commit, in batches.
+    """
+    specs = list(specs)
+    if not specs:
+        return []
+    now = timezone.now()
+    rows = [
+        Notification(
+            person=spec.person,
+            kind=spec.kind,
+            subject=render_in_language(spec.person, spec.subject, spec.params)[:200],
+            body=render_in_language(spec.person, spec.body, spec.params),
+            link=spec.link,
+            dedupe_key=spec.dedupe_key,
+            created_at=now,
+        )
+        for spec in specs
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    keys = [spec.dedupe_key for spec in specs]
+    ids: list[int] = []
+    for start in range(0, len(keys), 1000):
+        ids.extend(
+            Notification.objects.filter(dedupe_key__in=keys[start : start + 1000], relayed_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+    transaction.on_commit(lambda: enqueue_delivery(ids))
+    return ids

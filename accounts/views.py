@@ -35,10 +35,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             person = services.find_claimable_person(form.cleaned_data["id_number"], form.cleaned_data["name"])
             services.send_one_time_code(person, CodePurpose.SIGNUP)
         except services.AccountError as exc:
-            form.add_error(None, exc.message)
-        else:
-            request.session[SIGNUP_KEY] = person.pk
-            return redirect("accounts:signup-verify")
+            if exc.code != "too_soon":
+                form.add_error(None, exc.message)
+                return render(request, "accounts/signup.html", {"form": form})
+            # A code went out a moment ago (the person came back to this page): use that one.
+            messages.info(request, exc.message)
+        request.session[SIGNUP_KEY] = person.pk
+        return redirect("accounts:signup-verify")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -100,10 +103,11 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             try:
                 services.send_one_time_code(person, CodePurpose.PASSWORD_RESET)
             except services.AccountError as exc:
-                form.add_error(None, exc.message)
-            else:
-                request.session[RESET_KEY] = person.pk
-                return redirect("accounts:reset-verify")
+                if exc.code != "too_soon":
+                    raise
+                messages.info(request, exc.message)  # the code sent a moment ago still works
+            request.session[RESET_KEY] = person.pk
+            return redirect("accounts:reset-verify")
     return render(request, "accounts/password_reset.html", {"form": form})
 
 

@@ -180,6 +180,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
@@ -226,14 +227,35 @@ CONTENT_SECURITY_POLICY = {
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so that `make run` needs nothing but Python and tasks still run in a separate worker.
+#
+# Nothing lost, nothing doubled (tests/statements/test_celery_settings.py asserts these hold
+# together): a task is acknowledged only after it has finished (acks_late), and when its worker
+# dies the message goes back to the queue (reject_on_worker_lost; with Redis, an unacknowledged
+# message becomes visible again after the visibility timeout). The visibility timeout must
+# therefore exceed the hard time limit, or a task still running would be handed to a second
+# worker. Each worker process reserves one message at a time (prefetch 1), so a crash strands
+# at most one task per process. Tasks are idempotent by unique constraints, so a redelivery
+# never doubles an effect.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = VAR_DIR / "broker"
+CELERY_TASK_TIME_LIMIT = envint("PORTAL_CELERY_TIME_LIMIT", 900)
+CELERY_TASK_SOFT_TIME_LIMIT = envint("PORTAL_CELERY_SOFT_TIME_LIMIT", max(1, CELERY_TASK_TIME_LIMIT * 2 // 3))
+CELERY_VISIBILITY_TIMEOUT = envint("PORTAL_CELERY_VISIBILITY_TIMEOUT", 3600)
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "Celery limits must satisfy 0 < PORTAL_CELERY_SOFT_TIME_LIMIT < PORTAL_CELERY_TIME_LIMIT"
+        " < PORTAL_CELERY_VISIBILITY_TIMEOUT"
+    )
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        # Longer than the longest task's hard time limit, so a running task is never
-        # redelivered to a second worker while the first still works on it.
-        "visibility_timeout": 3600,
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Fail fast while Redis is down: the portal must keep answering (the outbox relay
+        # delivers notifications later), so a publish may not hang on a dead socket.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "retry_on_timeout": True,
+        "health_check_interval": 25,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -246,8 +268,21 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = 600
-CELERY_TASK_TIME_LIMIT = 900
+# When the broker connection drops, tasks already running are cancelled rather than finished
+# unacknowledged (their messages are redelivered anyway; tasks are idempotent).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Two queues: "celery" for time-sensitive work (codes, notifications) and "statements" for the
+# monthly bulk run, so 100,000 statements never delay a sign-up code. A worker started without
+# -Q consumes both; production may run dedicated statement workers with -Q statements.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "statements": {}}
+CELERY_TASK_ROUTES = {
+    "payments.tasks.generate_statement_chunk_task": {"queue": "statements"},
+    "payments.tasks.start_statement_run_task": {"queue": "statements"},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -21,3 +21,4 @@ def en_client(client: Any) -> Any:
     """A browser that chose English (language cookie), as a citizen would with the switch."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
+
