@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Case, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import InsuredPerson
@@ -59,6 +59,24 @@ def institution_account(institution: Institution) -> LedgerAccount:
     return account
 
 
+_institution_account_ids: dict[tuple[int, object], int] = {}
+
+
+def institution_account_ref(institution: Institution) -> LedgerAccount:
+    """The institution's clearing account as an unsaved reference (id only), cached per process.
+
+    Accounts are never deleted, so the id never changes; the settlement posts to it without a
+    query. Only ``pk`` is meaningful on the returned object.
+    """
+    # created_at in the key: test databases roll back and may reuse an institution's id.
+    key = (institution.pk, institution.created_at)
+    account_id = _institution_account_ids.get(key)
+    if account_id is None:
+        account_id = institution_account(institution).pk
+        _institution_account_ids[key] = account_id
+    return LedgerAccount(pk=account_id, kind=AccountKind.INSTITUTION, institution_id=institution.pk)
+
+
 def system_account(kind: str) -> LedgerAccount:
     account, _ = LedgerAccount.objects.get_or_create(
         kind=kind, person=None, institution=None, defaults={"allow_negative": kind == AccountKind.CONTRIBUTIONS}
@@ -67,11 +85,33 @@ def system_account(kind: str) -> LedgerAccount:
 
 
 def lock_accounts(account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Lock accounts in ascending id order (one global order: no deadlocks) and return them."""
+    """Lock accounts in one global order and return them: personal accounts first, ascending id,
+    then clearing and system accounts, ascending id.
+
+    Personal accounts come first because a posting also locks the clearing account it touches
+    (the balance trigger updates that row): every code path therefore takes personal locks
+    before clearing locks, and no two transactions can wait on each other in a cycle. It also
+    keeps the busy clearing rows (one per institution) locked only for the last moment of a
+    payment, not for all of it.
+    """
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    return {a.pk: a for a in LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    personal_last = Case(When(kind=AccountKind.PERSONAL, then=Value(0)), default=Value(1))
+    rows = LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by(personal_last, "pk")
+    return {a.pk: a for a in rows}
+
+
+def lock_personal_accounts(person_ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Lock the personal accounts of these people (ascending id) and return {person_id: account}.
+
+    People without an account are simply missing from the result (their balance is 0).
+    """
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    rows = LedgerAccount.objects.select_for_update().filter(person_id__in=ids, kind=AccountKind.PERSONAL).order_by("pk")
+    return {a.person_id: a for a in rows if a.person_id is not None}
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ balance moves only with its entries, and a personal balance is never negative.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +31,10 @@ class Institution(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Only a SHA-256 of the API key is stored; the key itself is shown once (create/rotate).
+    api_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    api_key_hint = models.CharField(_("key ends with"), max_length=8, blank=True, editable=False)
+    api_key_set_at = models.DateTimeField(_("key issued at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("institution")
@@ -143,3 +149,191 @@ class LedgerEntry(models.Model):
             models.Index(fields=["account", "created_at"]),
             models.Index(fields=["account", "patient", "created_at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount_fen}"
+
+
+# -- API idempotency ----------------------------------------------------------------------------
+
+
+class IdempotencyState(models.TextChoices):
+    IN_FLIGHT = "in_flight", _("In progress")
+    DONE = "done", _("Done")
+
+
+class IdempotencyRecord(models.Model):
+    """One (institution, Idempotency-Key): the request's fingerprint and the stored response.
+
+    A row is written (committed) before the work starts, so a concurrent request with the same
+    key sees it in flight; the response is stored in the same transaction as the work. A failed
+    request deletes its row, so the caller may retry with the same key.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "key"], name="one_record_per_institution_key")]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id}:{self.key}"
+
+
+# -- E-vouchers ---------------------------------------------------------------------------------
+
+
+class VoucherQuerySet(models.QuerySet["Voucher"]):
+    def usable(self, now: datetime.datetime | None = None) -> VoucherQuerySet:
+        return self.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class Voucher(models.Model):
+    """A short-lived, single-use code that lets an institution charge this person's sources.
+
+    The code is stored encrypted (to show it again on the person's page) and as a hash (to look
+    it up); issuing a new code revokes the person's earlier unused ones.
+    """
+
+    person = models.ForeignKey(InsuredPerson, on_delete=models.CASCADE, related_name="vouchers")
+    code_hash = models.CharField(max_length=64, unique=True)
+    code_encrypted = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VoucherQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("e-voucher")
+        verbose_name_plural = _("e-vouchers")
+        indexes = [models.Index(fields=["person", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.person_id})"
+
+    @property
+    def code(self) -> str:
+        from accounts import crypto
+
+        return crypto.decrypt(self.code_encrypted)
+
+
+# -- Settlements --------------------------------------------------------------------------------
+
+
+class Settlement(models.Model):
+    """One payment by an institution against a patient's e-voucher (SPEC §6).
+
+    The ledger transaction that moved the money has reference ``settlement:<id>``.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="settlements")
+    patient = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="settlements")
+    category = models.CharField(max_length=20, choices=SpendingCategory.choices)
+    amount_fen = models.BigIntegerField()
+    paid_fen = models.BigIntegerField()
+    refunded_fen = models.BigIntegerField(default=0)
+    reference = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="settlement_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(paid_fen__gte=0) & Q(paid_fen__lte=models.F("amount_fen")), name="settlement_paid_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=models.F("paid_fen")),
+                name="settlement_refund_not_above_paid",
+            ),
+        ]
+        indexes = [models.Index(fields=["institution", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.institution.code} {self.amount_fen}"
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.amount_fen - self.paid_fen
+
+
+class SettlementSource(models.Model):
+    """The part of a settlement one personal account paid, in the order it was charged."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="sources")
+    position = models.PositiveSmallIntegerField()
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=6)  # "own" | "pooled"
+    relationship = models.CharField(max_length=15, blank=True)
+    binding_id = models.BigIntegerField(null=True, blank=True)
+    holder_masked = models.CharField(max_length=50)
+    amount_fen = models.BigIntegerField()
+    refunded_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["settlement_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "position"], name="one_source_per_position"),
+            models.CheckConstraint(
+                condition=Q(amount_fen__gt=0) & Q(refunded_fen__gte=0) & Q(refunded_fen__lte=models.F("amount_fen")),
+                name="source_refund_not_above_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}/{self.position}: {self.amount_fen}"
+
+
+class Refund(models.Model):
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="refunds")
+    amount_fen = models.BigIntegerField()
+    parts = models.JSONField(default=list)  # [{"source", "relationship", "holder", "amount_fen"}], newest-charged first
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"refund #{self.pk} of {self.settlement_id}"
+
+
+# -- Resident premiums (代缴) --------------------------------------------------------------------
+
+
+class PremiumPayment(models.Model):
+    """A holder paid a bound relative's resident-scheme premium for one year."""
+
+    payer = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="premiums_paid")
+    relative = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="premiums_received")
+    year = models.PositiveSmallIntegerField(_("year"))
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    binding_id = models.BigIntegerField(null=True, blank=True)
+    relationship = models.CharField(max_length=15, blank=True)
+    channel = models.CharField(max_length=10)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("resident premium payment")
+        verbose_name_plural = _("resident premium payments")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["relative", "year"], name="one_premium_per_relative_and_year"),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="premium_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.amount_fen}"
+
