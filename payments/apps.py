@@ -1,7 +1,30 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+
+def dashboard_section(user: Any) -> dict[str, Any]:
+    from . import consumption, ledger
+
+    person = user.person
+    recent = list(consumption.spending_from(person, consumption.Filters())[:5]) if person.has_personal_account else []
+    return {
+        "payments_balance": ledger.balance_of(person),
+        "payments_has_account": person.has_personal_account,
+        "payments_recent": recent,
+    }
 
 
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("Payments")
+
+    def ready(self) -> None:
+        from portal.counter import register_person_section
+        from portal.dashboard import register_section
+
+        from .counter import person_section
+
+        register_section("payments/_dashboard.html", dashboard_section, order=30)
+        register_person_section("payments/_counter_person.html", person_section)

@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include(portal_patterns)),
     path("accounts/", include("accounts.urls")),
     path("counter/", include("portal.counter_urls")),
+    path("payments/", include("payments.urls")),
+    path("api/", include("payments.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]

@@ -47,15 +47,15 @@ def test_it_refuses_to_change_a_balance_directly(funded):
 @pytest.mark.django_db(transaction=True)
 def test_it_refuses_an_unbalanced_transaction_at_commit(funded):
     txn_id = None
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():  # a real transaction: the deferred trigger fires at COMMIT
-            txn = LedgerTransaction.objects.create(kind="settlement")
-            txn_id = txn.pk
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO payments_ledgerentry (transaction_id, account_id, amount_fen, category, created_at)"
-                    " VALUES (%s, %s, -500, '', now())", [txn.pk, funded.pk],
-                )
+    # A real transaction: the deferred trigger fires at COMMIT.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        txn = LedgerTransaction.objects.create(kind="settlement")
+        txn_id = txn.pk
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO payments_ledgerentry (transaction_id, account_id, amount_fen, category, created_at)"
+                " VALUES (%s, %s, -500, '', now())", [txn.pk, funded.pk],
+            )
     assert not LedgerTransaction.objects.filter(pk=txn_id).exists()
     funded.refresh_from_db()
     assert funded.balance_fen == 10_000

@@ -1,0 +1,200 @@
+"""The settlement API (SPEC §6): JSON in, JSON out, for designated institutions.
+
+Every answer is JSON: errors are ``{"error": code, "message": text}`` with a 4xx status, also
+for malformed bodies, wrong methods and unknown routes under /api/. Views stay thin: parse,
+authenticate, call one service (payments.settlement), store the idempotent response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from . import idempotency
+from .institutions import authenticate
+from .models import Institution
+from .settlement import SettlementError, SettlementView, get_settlement, refund, settle, settlement_json
+
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = {"Cache-Control": "no-store"}
+
+
+def error(status: int, code: str, message: Any, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": code, "message": str(message)}, status=status,
+                            json_dumps_params={"ensure_ascii": False})
+    for name, value in {**JSON_HEADERS, **headers}.items():
+        response[name] = value
+    return response
+
+
+def ok(status: int, body: Any, **headers: str) -> JsonResponse:
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    for name, value in {**JSON_HEADERS, **headers}.items():
+        response[name] = value
+    return response
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: Any, status: int = 400) -> None:
+        super().__init__(str(message))
+        self.code, self.message, self.status = code, message, status
+
+
+ApiView = Callable[..., JsonResponse]
+
+
+def api_view(*methods: str) -> Callable[[ApiView], ApiView]:
+    """Method check, Bearer authentication, and JSON for every failure (never an HTML page)."""
+
+    def decorate(view: ApiView) -> ApiView:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+            try:
+                if request.method not in methods:
+                    return error(405, "method_not_allowed",
+                                 _("This address accepts only %(methods)s.") % {"methods": ", ".join(methods)},
+                                 Allow=", ".join(methods))
+                institution = _authenticate(request)
+                if institution is None:
+                    return error(401, "unauthorized",
+                                 _("Send a valid institution API key as 'Authorization: Bearer <key>'."),
+                                 **{"WWW-Authenticate": 'Bearer realm="settlements"'})
+                return view(request, institution, *args, **kwargs)
+            except BadRequest as exc:
+                return error(exc.status, exc.code, exc.message)
+            except SettlementError as exc:
+                return error(exc.status, exc.code, exc.message)
+            except DatabaseError:
+                log.exception("database error in the settlement API")
+                return error(503, "try_again", _("The service is busy. Please retry the same request in a moment."),
+                             **{"Retry-After": "1"})
+            except Exception:  # the API never answers with an HTML error page
+                log.exception("unexpected error in the settlement API")
+                return error(500, "internal_error", _("Something went wrong on our side. Please retry later."))
+
+        return wrapper
+
+    return decorate
+
+
+def _authenticate(request: HttpRequest) -> Institution | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return authenticate(token.strip())
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BadRequest("invalid_request", _("The request body is too large."), 413)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("invalid_request", _("The request body must be a JSON object in UTF-8."))
+    if not isinstance(data, dict):
+        raise BadRequest("invalid_request", _("The request body must be a JSON object."))
+    return data
+
+
+def _idempotency_key(request: HttpRequest) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise BadRequest("idempotency_key_required",
+                         _("Send an Idempotency-Key header (for example a UUID) with every POST."))
+    if len(key) > 255:
+        raise BadRequest("invalid_request", _("The Idempotency-Key header may be at most 255 characters."))
+    return key
+
+
+def _idempotent(request: HttpRequest, institution: Institution, payload: dict[str, Any],
+                work: Callable[[Callable[[SettlementView], None]], SettlementView], status: int) -> JsonResponse:
+    """Run ``work`` once per (institution, Idempotency-Key); replays get the stored response."""
+    key = _idempotency_key(request)
+    fp = idempotency.fingerprint(request.method or "", request.path, payload)
+    outcome = idempotency.begin(institution, key, fp)
+    if outcome.conflict == "different_request":
+        return error(409, "idempotency_conflict",
+                     _("This Idempotency-Key was already used with a different request. Use a new key."))
+    if outcome.conflict == "in_flight":
+        return error(409, "idempotency_conflict",
+                     _("A request with this Idempotency-Key is still being processed. Retry in a moment."))
+    if outcome.replay is not None:
+        replay_status, body = outcome.replay
+        return ok(replay_status, body, **{"Idempotent-Replayed": "true"})
+    record_id = outcome.record_id
+    assert record_id is not None
+    stored: dict[str, Any] = {}
+
+    def store(view: SettlementView) -> None:
+        stored["body"] = settlement_json(view)
+        idempotency.complete(record_id, status, stored["body"])
+
+    try:
+        work(store)
+    except BaseException:
+        idempotency.abort(record_id)
+        raise
+    return ok(status, stored["body"])
+
+
+def _require_str(data: dict[str, Any], name: str, max_length: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("invalid_request", _("'%(name)s' is required and must be a text string.") % {"name": name})
+    if len(value) > max_length:
+        raise BadRequest("invalid_request", _("'%(name)s' may be at most %(n)s characters.") % {"name": name, "n": max_length})
+    return value.strip()
+
+
+def _amount(value: Any) -> int:
+    if type(value) is not int or value <= 0:
+        raise BadRequest("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."))
+    return value
+
+
+@api_view("POST")
+def settlements(request: HttpRequest, institution: Institution) -> JsonResponse:
+    data = _json_body(request)
+    voucher = _require_str(data, "voucher", 64)
+    category = _require_str(data, "category", 40)
+    amount = _amount(data.get("amount_fen"))
+    reference = _require_str(data, "reference", 100)
+    return _idempotent(
+        request, institution, data,
+        lambda store: settle(institution, voucher, category, amount, reference, before_commit=store), 201,
+    )
+
+
+@api_view("POST")
+def settlement_refund(request: HttpRequest, institution: Institution, pk: str) -> JsonResponse:
+    data = _json_body(request)
+    amount = None if data.get("amount_fen") is None else _amount(data.get("amount_fen"))
+    return _idempotent(
+        request, institution, data, lambda store: refund(institution, int(pk), amount, before_commit=store), 201
+    )
+
+
+@api_view("GET")
+def settlement_detail(request: HttpRequest, institution: Institution, pk: str) -> JsonResponse:
+    return ok(200, settlement_json(get_settlement(institution, int(pk))))
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    return error(404, "not_found", _("There is nothing at this address. See the settlement API documentation."))

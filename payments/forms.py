@@ -1,0 +1,62 @@
+"""Forms of the payments pages. Each carries its crispy helper (accounts.forms._helper)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import SpendingCategory
+
+from .consumption import Filters
+
+
+class SpendingFilterForm(forms.Form):
+    """GET filters of the consumption pages; invalid values are ignored with a message."""
+
+    person = forms.TypedChoiceField(label=_("Relative"), required=False, coerce=int, empty_value=None)
+    category = forms.ChoiceField(label=_("What it paid for"), required=False)
+    institution = forms.TypedChoiceField(label=_("Hospital or pharmacy"), required=False, coerce=int, empty_value=None)
+    month = forms.CharField(label=_("Month"), required=False, max_length=7,
+                            help_text=_("For example 2026-03. Leave empty for all months."))
+
+    def __init__(self, *args: Any, people: list[Any], institutions: list[Any], person_label: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everyone = [("", _("Everyone"))]
+        self.fields["person"].choices = everyone + [(p.pk, p.name) for p in people]
+        if person_label:
+            self.fields["person"].label = person_label
+        self.fields["category"].choices = [("", _("Everything"))] + [
+            c for c in SpendingCategory.choices if c[0] != SpendingCategory.RESIDENT_PREMIUM
+        ]
+        self.fields["institution"].choices = [("", _("All"))] + [(i.pk, i.name) for i in institutions]
+        self.fields["month"].widget.attrs.update({"placeholder": "2026-03", "inputmode": "numeric"})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.add_input(Submit("filter", _("Show"), css_class="btn-primary"))
+
+    def clean_month(self) -> datetime.date | None:
+        value = (self.cleaned_data.get("month") or "").strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            raise forms.ValidationError(_("Write the month as year-month, for example 2026-03."))
+        return datetime.date(int(value[:4]), int(value[5:]), 1)
+
+    def filters(self) -> Filters:
+        if not self.is_bound or not self.is_valid():
+            return Filters()
+        data = self.cleaned_data
+        return Filters(data.get("person"), data.get("category") or "", data.get("institution"), data.get("month"))
+
+
+class PremiumForm(forms.Form):
+    relative = forms.IntegerField(widget=forms.HiddenInput)
+    year = forms.IntegerField(widget=forms.HiddenInput)

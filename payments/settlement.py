@@ -1,0 +1,265 @@
+"""Settlements and refunds: the deduction plan executed through the ledger (SPEC §6).
+
+``settle`` charges a patient's sources for one payment at an institution; ``refund`` returns
+money to those sources, newest-charged first. Both lock the personal accounts they touch in
+ascending id order before reading their balances, then post one ledger transaction: every
+source is charged, or none is. The locked section does only what must see the locked balances
+(the plan and the writes); the voucher, policy and a first plan are read before it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AuditChannel, RegionPolicy, SpendingCategory, audit
+from accounts.notifications import notify
+from pooling.planning import plan_payment
+
+from . import ledger
+from .institutions import may_charge
+from .models import Institution, Refund, Settlement, SettlementSource, TransactionKind
+from .vouchers import VoucherError, check_usable, consume, find_voucher
+
+# Categories an institution may send (SPEC §6); resident premiums are paid in the portal only.
+API_CATEGORIES = ("outpatient", "inpatient", "pharmacy_drug", "medical_device", "medical_consumable", "vaccine_class2")
+MAX_AMOUNT_FEN = 10**11  # ¥1,000,000,000: anything larger is a typo, not a medical bill
+
+
+class SettlementError(Exception):
+    """A refusal the caller can act on: ``code`` for machines, ``message`` for people."""
+
+    def __init__(self, code: str, message: Any, status: int = 422) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    settlement: Settlement
+    sources: list[SettlementSource]
+    refunds: list[Refund]
+
+
+def category_label(category: str) -> Any:
+    return SpendingCategory(category).label if category in SpendingCategory.values else category
+
+
+def settle(
+    institution: Institution,
+    voucher_code: str,
+    category: str,
+    amount_fen: int,
+    reference: str,
+    *,
+    now: datetime.datetime | None = None,
+    before_commit: Callable[[SettlementView], None] | None = None,
+) -> SettlementView:
+    """Charge the patient behind ``voucher_code`` for ``amount_fen`` of ``category`` care.
+
+    Sources pay in the patient's deduction order within balances and caps; what they cannot
+    cover is ``remaining_fen`` (paid by the patient in cash). Raises SettlementError.
+    ``before_commit`` runs inside the transaction (the API stores its idempotent response).
+    """
+    now = now or timezone.now()
+    if category not in API_CATEGORIES or not may_charge(institution, category):
+        raise SettlementError("category_not_allowed", _(
+            "This institution cannot charge the category %(category)s to medical-insurance accounts."
+        ) % {"category": category})
+    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_AMOUNT_FEN:
+        raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
+    voucher = find_voucher(voucher_code)
+    try:
+        check_usable(voucher, now)
+    except VoucherError as exc:
+        raise SettlementError(exc.code, exc.message) from None
+    assert voucher is not None
+    patient = voucher.person
+    policy = RegionPolicy.objects.in_force(patient.region_id, timezone.localdate(now))
+    if category not in (policy.allowed_categories or []):
+        raise SettlementError("category_not_allowed", _(
+            "In the patient's region, medical-insurance accounts may not pay for %(category)s."
+        ) % {"category": category_label(category)})
+    # Which accounts may pay: read before locking, so that the locks can be taken in order.
+    owner_ids = {step.owner.pk for step in plan_payment(patient, category, amount_fen, now).steps}
+
+    with transaction.atomic():
+        if not consume(voucher, now):
+            raise SettlementError("voucher_invalid", _(
+                "This e-voucher was used a moment ago. Ask the patient to show a new code."
+            ))
+        accounts = ledger.lock_personal_accounts(owner_ids)
+        # Accounts not locked count as 0 (see plan_payment): nothing unlocked is ever charged.
+        plan = plan_payment(patient, category, amount_fen, now, {pid: a.balance_fen for pid, a in accounts.items()})
+        steps = [s for s in plan.steps if s.amount_fen > 0 and s.owner.pk in accounts]
+        paid = sum(s.amount_fen for s in steps)
+        settlement = Settlement.objects.create(
+            institution=institution, patient=patient, category=category, amount_fen=amount_fen,
+            paid_fen=paid, reference=reference, created_at=now,
+        )
+        sources = [
+            SettlementSource(
+                settlement=settlement, position=i, account=accounts[s.owner.pk], owner=s.owner, source=s.source,
+                relationship=s.relationship or "", binding_id=s.binding_id, holder_masked=s.owner.masked_name,
+                amount_fen=s.amount_fen,
+            )
+            for i, s in enumerate(steps, start=1)
+        ]
+        SettlementSource.objects.bulk_create(sources)
+        for source in sources:
+            if source.source == "pooled":
+                _spending_notice(source, settlement, institution)
+        audit("settlement.create", channel=AuditChannel.API, on_behalf_of=patient, obj=settlement,
+              after={"institution": institution.code, "amount_fen": amount_fen, "paid_fen": paid,
+                     "category": category, "reference": reference})
+        view = SettlementView(settlement, sources, [])
+        if before_commit is not None:
+            before_commit(view)
+        if sources:
+            # Last, so the institution's clearing row (locked by the balance trigger) is held briefly.
+            institution_account = ledger.institution_account_ref(institution)
+            ledger.post(
+                TransactionKind.SETTLEMENT,
+                [ledger.Line(src.account, -src.amount_fen, patient, category) for src in sources]
+                + [ledger.Line(institution_account, paid, patient, category)],
+                reference=f"settlement:{settlement.pk}", at=now,
+            )
+    return view
+
+
+def _spending_notice(source: SettlementSource, settlement: Settlement, institution: Institution) -> None:
+    notify(
+        source.owner, "spending",
+        _("%(relative)s paid %(amount)s from your account"),
+        _("%(relative)s paid %(amount)s for %(category)s at %(institution)s from your medical-insurance "
+          "personal account. If you do not recognise this payment, you can pause family pooling on "
+          "your pooling page."),
+        params={
+            "relative": settlement.patient.name, "amount": _fen(source.amount_fen),
+            "category": category_label(settlement.category), "institution": institution.name,
+        },
+        link=reverse("payments:spending"),
+    )
+
+
+def _fen(fen: int) -> str:
+    from portal.templatetags.portal_tags import format_fen
+
+    return format_fen(fen)
+
+
+def refund(
+    institution: Institution,
+    settlement_id: int,
+    amount_fen: int | None = None,
+    *,
+    now: datetime.datetime | None = None,
+    before_commit: Callable[[SettlementView], None] | None = None,
+) -> SettlementView:
+    """Return up to what is still refundable to the sources, newest-charged first."""
+    now = now or timezone.now()
+    if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
+        raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
+    with transaction.atomic():
+        settlement = (
+            Settlement.objects.select_for_update().select_related("patient")
+            .filter(pk=settlement_id, institution=institution).first()
+        )
+        if settlement is None:
+            raise SettlementError("not_found", _("There is no settlement with this id for your institution."), 404)
+        refundable = settlement.paid_fen - settlement.refunded_fen
+        if refundable <= 0:
+            raise SettlementError("refund_exceeds_payment", _(
+                "Nothing is left to refund: everything paid from medical-insurance accounts has been refunded."
+            ))
+        amount = refundable if amount_fen is None else amount_fen
+        if amount > refundable:
+            raise SettlementError("refund_exceeds_payment", _(
+                "You can refund at most %(left)s fen for this settlement."
+            ) % {"left": refundable})
+        sources = list(settlement.sources.all())
+        left = amount
+        changed: list[SettlementSource] = []
+        parts: list[dict[str, Any]] = []
+        for source in sorted(sources, key=lambda s: -s.position):  # newest-charged first
+            if left == 0:
+                break
+            back = min(left, source.amount_fen - source.refunded_fen)
+            if back <= 0:
+                continue
+            source.refunded_fen += back
+            left -= back
+            changed.append(source)
+            parts.append({**_source_json(source), "amount_fen": back})
+        ledger.lock_accounts(s.account_id for s in changed)
+        SettlementSource.objects.bulk_update(changed, ["refunded_fen"])
+        settlement.refunded_fen += amount
+        settlement.save(update_fields=["refunded_fen"])
+        new_refund = Refund.objects.create(settlement=settlement, amount_fen=amount, parts=parts, created_at=now)
+        audit("settlement.refund", channel=AuditChannel.API, on_behalf_of=settlement.patient, obj=settlement,
+              after={"refund_id": new_refund.pk, "amount_fen": amount})
+        refunds = list(settlement.refunds.all())
+        view = SettlementView(settlement, sources, refunds)
+        if before_commit is not None:
+            before_commit(view)
+        patient, category = settlement.patient, settlement.category
+        backs = {s.pk: p["amount_fen"] for s, p in zip(changed, parts, strict=True)}
+        ledger.post(
+            TransactionKind.REFUND,
+            [ledger.Line(ledger.institution_account_ref(institution), -amount, patient, category)]
+            + [ledger.Line(s.account, backs[s.pk], patient, category) for s in changed],
+            reference=f"refund:{new_refund.pk}", at=now,
+        )
+    return view
+
+
+def get_settlement(institution: Institution, settlement_id: int) -> SettlementView:
+    settlement = Settlement.objects.filter(pk=settlement_id, institution=institution).first()
+    if settlement is None:
+        raise SettlementError("not_found", _("There is no settlement with this id for your institution."), 404)
+    return SettlementView(settlement, list(settlement.sources.all()), list(settlement.refunds.all()))
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def _source_json(source: SettlementSource) -> dict[str, Any]:
+    return {
+        "source": source.source,
+        "relationship": source.relationship or ("self" if source.source == "own" else None),
+        "holder": source.holder_masked,
+        "amount_fen": source.amount_fen,
+    }
+
+
+def _time(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def settlement_json(view: SettlementView) -> dict[str, Any]:
+    s = view.settlement
+    return {
+        "id": s.pk,
+        "status": "completed",
+        "amount_fen": s.amount_fen,
+        "paid_fen": s.paid_fen,
+        "remaining_fen": s.amount_fen - s.paid_fen,
+        "refunded_fen": s.refunded_fen,
+        "category": s.category,
+        "reference": s.reference,
+        "sources": [_source_json(src) for src in sorted(view.sources, key=lambda x: x.position)],
+        "refunds": [
+            {"id": r.pk, "amount_fen": r.amount_fen, "sources": r.parts, "created_at": _time(r.created_at)}
+            for r in view.refunds
+        ],
+        "created_at": _time(s.created_at),
+    }
