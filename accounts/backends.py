@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from .crypto import lookup_hash
 from .idnumbers import normalize_id_number
 from .models import InsuredPerson, User, normalize_phone
 
@@ -48,12 +49,14 @@ def lockout_username(request: HttpRequest | None, credentials: dict[str, Any] | 
     user = find_user(raw)
     if user is not None:
         return user.username
+    # Not a log-in: still count failures, but keep personal numbers out of axes' tables
+    # (bureau staff read them in admin) by storing only a keyed hash.
     as_id = normalize_id_number(raw)
     if len(as_id) == 18 and as_id[:17].isdigit():
-        return as_id
+        return "id:" + lookup_hash(as_id)[:24]
     phone = normalize_phone(raw)
     if phone.isdigit() and len(phone) == 11:
-        return phone
+        return "phone:" + lookup_hash(phone)[:24]
     return raw[:150]
 
 
