@@ -44,7 +44,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.DECLINED: frozenset(),
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
-    S.ENDED: frozenset({S.ACTIVE, S.PAUSED}),
+    S.ENDED: frozenset({S.ACTIVE, S.PAUSED, S.SUSPENDED}),
 }
 
 

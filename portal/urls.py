@@ -17,6 +17,7 @@ portal_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("accounts/", include("accounts.urls")),
+    path("pooling/", include("pooling.urls")),
     path("counter/", include("portal.counter_urls")),
     path("payments/", include("payments.urls")),
     path("api/", include("payments.api_urls")),

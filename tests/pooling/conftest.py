@@ -63,3 +63,13 @@ def son(db: Any) -> InsuredPerson:
     from tests.conftest import make_person
 
     return make_person("张小明", birth="2016-04-01", sex="M", scheme="resident", phone="")
+
+
+@pytest.fixture
+def guides(db: Any) -> None:
+    """The seeded guides (a transactional test's flush removes the migration's rows)."""
+    from accounts.models import Region
+    from pooling.guide_data import seed_guides
+    from pooling.models import Guide, GuideStep
+
+    seed_guides(Guide, GuideStep, Region)

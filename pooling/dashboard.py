@@ -1,0 +1,114 @@
+"""Context builders for the dashboard sections and the counter's person page.
+
+Each builder runs a fixed number of queries, however many relatives there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import InsuredPerson, User
+
+from .models import Binding, BindingStatus
+from .planning import PaymentPlan, month_start, ordered_sources, plan_payment, year_start
+from .relations import beneficiary_word, holder_word
+from .services import open_undo_for, policy_for
+
+PREVIEW_AMOUNT_FEN = 30_000
+PREVIEW_CATEGORY = "pharmacy_drug"
+
+
+@dataclass
+class Row:
+    binding: Binding
+    word: Any  # "mother" / "son": what the other person is to the viewer
+    spent_month_fen: int = 0
+    spent_year_fen: int = 0
+
+
+@dataclass
+class SlotCounter:
+    used: int
+    pending: int
+    maximum: int
+
+    @property
+    def active(self) -> int:
+        return self.used - self.pending
+
+    @property
+    def free(self) -> int:
+        return max(0, self.maximum - self.used)
+
+
+def holder_context(person: InsuredPerson) -> dict[str, Any]:
+    from payments import ledger
+
+    bindings = list(Binding.objects.live().for_holder(person).with_people().order_by("created_at", "id"))
+    now = timezone.now()
+    month = ledger.spent_by_patient(person, since=month_start(now)) if bindings else {}
+    year = ledger.spent_by_patient(person, since=year_start(now)) if bindings else {}
+    rows = [Row(b, beneficiary_word(b), month.get(b.beneficiary_id, 0), year.get(b.beneficiary_id, 0)) for b in bindings]
+    policy = policy_for(person)
+    pending = sum(1 for b in bindings if b.status == BindingStatus.PENDING)
+    return {
+        "pooling_is_holder": person.has_personal_account or bool(bindings),
+        "pooling_balance_fen": ledger.balance_of(person) if person.has_personal_account else 0,
+        "pooling_rows": rows,
+        "pooling_slots": SlotCounter(len(bindings), pending, policy.max_beneficiaries),
+        "pooling_policy": policy,
+        "pooling_any_active": any(b.status == BindingStatus.ACTIVE for b in bindings),
+        "pooling_any_paused": any(b.status == BindingStatus.PAUSED for b in bindings),
+        "pooling_undo": open_undo_for(person),
+    }
+
+
+def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_FEN,
+                        category: str = PREVIEW_CATEGORY) -> dict[str, Any]:
+    bindings = list(Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at", "id"))
+    rows = [Row(b, holder_word(b)) for b in bindings]
+    requests = [r for r in rows if r.binding.status == BindingStatus.PENDING or r.binding.confirmation_requested_at]
+    sources = ordered_sources(person) if bindings else []
+    preview: PaymentPlan | None = plan_payment(person, category, amount_fen) if sources else None
+    words = {r.binding.pk: r.word for r in rows}
+    return {
+        "pooling_is_beneficiary": bool(bindings),
+        "pooling_sources": [_source_view(s, words) for s in sources],
+        "pooling_incoming": [r for r in rows if r not in requests],
+        "pooling_requests": requests,
+        "pooling_preview": preview,
+        "pooling_preview_steps": [(step, words.get(step.binding_id)) for step in preview.steps] if preview else [],
+        "pooling_preview_amount_fen": amount_fen,
+        "pooling_preview_category": category,
+    }
+
+
+def _source_view(source: Any, words: dict[int, Any]) -> dict[str, Any]:
+    from .planning import source_key
+
+    if source == "own":
+        return {"key": "own", "own": True}
+    return {"key": source_key(source), "own": False, "binding": source, "word": words.get(source.pk)}
+
+
+def holder_section(user: User) -> dict[str, Any]:
+    assert user.person is not None
+    return holder_context(user.person)
+
+
+def beneficiary_section(user: User) -> dict[str, Any]:
+    assert user.person is not None
+    return beneficiary_context(user.person)
+
+
+def counter_section(request: HttpRequest, person: InsuredPerson) -> dict[str, Any]:
+    return {
+        "pooling_as_holder": list(Binding.objects.live().for_holder(person).with_people().order_by("created_at")),
+        "pooling_as_beneficiary": list(
+            Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at")
+        ),
+    }
