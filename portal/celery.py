@@ -16,6 +16,16 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.relay_outbox_task",
         "schedule": 30.0,
     },
+    # Monthly statements: on the 1st at 01:30 (portal time zone) for the month just ended.
+    "monthly-statements": {
+        "task": "payments.tasks.start_statement_run_task",
+        "schedule": crontab(minute=30, hour=1, day_of_month=1),
+    },
+    # Re-queue statement chunks whose worker died or whose message was lost; start a missed month.
+    "requeue-lost-statement-chunks": {
+        "task": "payments.tasks.requeue_lost_statement_chunks_task",
+        "schedule": 300.0,
+    },
 }
 
 

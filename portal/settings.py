@@ -256,6 +256,10 @@ if REDIS_URL:
         "socket_timeout": 10,
         "retry_on_timeout": True,
         "health_check_interval": 25,
+        # Look for messages of dead workers (unacknowledged beyond the visibility timeout)
+        # every few seconds rather than kombu's default of about 100 s.
+        "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 4)),
+        "unacked_restore_throttle": 1,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"

@@ -1,0 +1,151 @@
+"""What a statement page shows, in the active language: shared by the HTML page and the PDF."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from accounts.models import SpendingCategory
+from portal.templatetags.portal_tags import format_fen
+
+from .models import MonthlyStatement
+from .statements import month_label, next_month
+
+# SVG geometry (user units; the SVG scales to the page width through its viewBox).
+CHART_WIDTH = 640
+LABEL_WIDTH = 170
+VALUE_WIDTH = 120
+BAR_SPACE = CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH - 16
+ROW_HEIGHT = 40
+BAR_HEIGHT = 24
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    label: str
+    is_holder: bool
+    payments_fen: int
+    refunds_fen: int
+    premiums_fen: int
+    corrections_fen: int
+    net_fen: int
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    label: str
+    net_fen: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    amount_fen: int
+    fraction: float
+    is_holder: bool
+    # SVG geometry
+    y: int
+    bar_width: int
+    text_y: int
+    value_x: int
+    amount_text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[Bar]
+    width: int
+    height: int
+    label_x: int
+    bar_x: int
+    bar_height: int
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    statement: MonthlyStatement
+    month_label: str
+    period_start: str
+    period_end: str
+    summary_rows: list[tuple[str, str, bool]]
+    people: list[PersonRow]
+    categories: list[CategoryRow]
+    chart: Chart
+    chart_summary: str
+
+
+def _short(text: str, limit: int = 12) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def person_label(line: dict) -> str:
+    if line.get("is_holder"):
+        return _("You (%(name)s)") % {"name": line.get("name", "")}
+    if line.get("patient_id") is None:
+        return _("Not recorded")
+    return str(line.get("name") or _("Relative"))
+
+
+def category_label(key: str) -> str:
+    if key in SpendingCategory.values:
+        return str(SpendingCategory(key).label)
+    return _("Other")
+
+
+def _chart(people: list[PersonRow]) -> Chart:
+    spenders = [p for p in people if p.net_fen > 0]
+    top = max((p.net_fen for p in spenders), default=0)
+    bars = []
+    for index, person in enumerate(spenders):
+        fraction = person.net_fen / top if top else 0.0
+        width = max(2, round(BAR_SPACE * fraction))
+        y = index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) // 2
+        bars.append(
+            Bar(
+                label=_short(person.label), amount_fen=person.net_fen, fraction=fraction, is_holder=person.is_holder,
+                y=y, bar_width=width, text_y=index * ROW_HEIGHT + ROW_HEIGHT // 2 + 6,
+                value_x=LABEL_WIDTH + width + 8, amount_text=format_fen(person.net_fen),
+            )
+        )
+    return Chart(bars, CHART_WIDTH, max(1, len(bars)) * ROW_HEIGHT, LABEL_WIDTH - 10, LABEL_WIDTH, BAR_HEIGHT)
+
+
+def statement_page(statement: MonthlyStatement) -> StatementPage:
+    s = statement
+    last_day = next_month(s.month) - datetime.timedelta(days=1)
+    summary = [
+        (_("Balance at the start of the month"), format_fen(s.opening_fen), True),
+        (_("Money paid in (monthly contributions)"), "+" + format_fen(s.credits_fen), False),
+        (_("Paid for medical care"), "−" + format_fen(s.spending_fen), False),
+        (_("Refunds from hospitals and pharmacies"), "+" + format_fen(s.refunds_fen), False),
+        (_("Resident insurance premiums paid for relatives"), "−" + format_fen(s.premiums_fen), False),
+    ]
+    if s.corrections_fen:
+        sign = "+" if s.corrections_fen > 0 else "−"
+        summary.append((_("Corrections by the bureau"), sign + format_fen(abs(s.corrections_fen)), False))
+    summary.append((_("Balance at the end of the month"), format_fen(s.closing_fen), True))
+    people = [
+        PersonRow(
+            person_label(line), bool(line.get("is_holder")), int(line.get("payments_fen", 0)),
+            int(line.get("refunds_fen", 0)), int(line.get("premiums_fen", 0)), int(line.get("corrections_fen", 0)),
+            int(line.get("net_fen", 0)),
+        )
+        for line in s.by_person
+    ]
+    categories = [CategoryRow(category_label(row.get("category", "")), int(row.get("net_fen", 0))) for row in s.by_category]
+    chart = _chart(people)
+    chart_summary = "; ".join(f"{bar.label}: {bar.amount_text}" for bar in chart.bars)
+    return StatementPage(
+        statement=s,
+        month_label=month_label(s.month),
+        period_start=formats.date_format(s.month, "DATE_FORMAT"),
+        period_end=formats.date_format(last_day, "DATE_FORMAT"),
+        summary_rows=summary,
+        people=people,
+        categories=categories,
+        chart=chart,
+        chart_summary=chart_summary,
+    )
