@@ -1,0 +1,76 @@
+"""The maximum holds when proposals race: the holder's row lock serialises them (PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import RegionPolicy
+from pooling import services
+from pooling.models import Binding
+from pooling.services import By, NotEligible
+from tests.conftest import HAIKOU, make_citizen, make_person
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_never_exceeds_the_maximum_under_simultaneous_proposals(require_postgres):
+    RegionPolicy.objects.create(region_id=HAIKOU, effective_from=datetime.date(2024, 1, 1), max_beneficiaries=3)
+    holder = make_person("张伟", birth="1975-03-12")
+    make_citizen(holder)
+    relatives = [make_person(f"亲属{i}", birth="1950-01-01", scheme="resident") for i in range(8)]
+    barrier = threading.Barrier(len(relatives))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(relative):
+        try:
+            barrier.wait()
+            services.propose_binding(holder, relative, "parent", By(holder, None, "web"))
+            result = "ok"
+        except NotEligible as refused:
+            result = ",".join(refused.answer.codes)
+        except Exception as error:  # noqa: BLE001 - report anything else as a failure below
+            result = f"error: {error!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(r,)) for r in relatives]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["maximum_reached"] * 5 + ["ok"] * 3
+    assert Binding.objects.live().for_holder(holder).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_pair_proposed_twice_at_once_gives_one_binding(require_postgres):
+    holder = make_person("张伟", birth="1975-03-12")
+    mother = make_person("李秀英", birth="1948-09-30", scheme="resident")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def attempt():
+        try:
+            barrier.wait()
+            services.propose_binding(holder, mother, "parent", By(holder, None, "web"))
+            outcomes.append("ok")
+        except services.PoolingError as error:
+            outcomes.append(error.code if not isinstance(error, NotEligible) else ",".join(error.answer.codes))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["already_bound"] * 3 + ["ok"]
+    assert Binding.objects.count() == 1
