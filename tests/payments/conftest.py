@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import InsuredPerson
 from payments import ledger
@@ -48,6 +49,7 @@ class Api:
 
     def __init__(self, institution: Institution, key: str) -> None:
         self.institution, self.key, self.client = institution, key, Client()
+        self.client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
     def headers(self, idem: str | None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.key}"}
@@ -96,3 +98,16 @@ def _ledger_invariants(request: pytest.FixtureRequest) -> Any:
     names = request.fixturenames
     if request.node.get_closest_marker("django_db") or "db" in names or "transactional_db" in names:
         assert ledger.invariant_violations() == []
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """Assertions read English: the default language is Chinese, translated later by the lead."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client(client: Any) -> Any:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
