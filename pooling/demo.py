@@ -1,0 +1,43 @@
+"""Demo bindings for `make run` (called by portal/demo.py with the demo people). Idempotent.
+
+张伟 (holder) shares with his mother (active, ¥500 a month) and his 10-year-old son (joined at
+once); his wife 王丽 has a request waiting. 张建国 (the father) also shares with the mother, so
+her page shows two sources and the order preview.
+"""
+
+from __future__ import annotations
+
+from accounts.models import AuditChannel, InsuredPerson
+
+from . import services
+from .models import Binding
+from .services import By
+
+SYSTEM = AuditChannel.SYSTEM
+
+
+def _bind(holder: InsuredPerson, relative: InsuredPerson, relationship: str, *, consent: bool,
+          monthly_cap_fen: int | None = None) -> str:
+    existing = Binding.objects.live().filter(holder=holder, beneficiary=relative).first()
+    if existing is not None:
+        return f"  {holder.name} → {relative.name}: already {existing.status}"
+    try:
+        binding = services.propose_binding(holder, relative, relationship, By(holder, None, SYSTEM))
+        if consent and binding.status == "pending":
+            binding = services.consent_binding(binding, By(relative, None, SYSTEM))
+        if monthly_cap_fen is not None:
+            binding, _change = services.set_limits(binding, By(holder, None, SYSTEM), per_payment_fen=None,
+                                                   monthly_fen=monthly_cap_fen, annual_fen=None)
+    except services.NotEligible as refused:
+        return f"  {holder.name} → {relative.name}: not possible ({', '.join(refused.answer.codes)})"
+    return f"  {holder.name} → {relative.name}: {binding.status}"
+
+
+def seed(people: dict[str, InsuredPerson]) -> list[str]:
+    lines = ["Family pooling (demo):"]
+    lines.append(_bind(people["holder"], people["mother"], "parent", consent=True, monthly_cap_fen=50_000))
+    lines.append(_bind(people["holder"], people["son"], "child", consent=False))
+    lines.append(_bind(people["holder"], people["spouse"], "spouse", consent=False))
+    lines.append(_bind(people["father"], people["mother"], "spouse", consent=True))
+    lines.append("  try: 张伟 adds his sister 张敏 (insured in 三亚: refused with the reason) or his uncle 张国栋")
+    return lines + [""]
