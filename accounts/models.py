@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import crypto
 from .idnumbers import age_on, mask_id_number, mask_name, mask_phone
@@ -28,9 +29,9 @@ PERSONAL_ACCOUNT_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE)
 
 
 class InsuranceStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    SUSPENDED = "suspended", _("Suspended")
-    TERMINATED = "terminated", _("Terminated")
+    ACTIVE = "active", pgettext_lazy("insurance status", "Active")
+    SUSPENDED = "suspended", pgettext_lazy("insurance status", "Suspended")
+    TERMINATED = "terminated", pgettext_lazy("insurance status", "Terminated")
 
 
 class Relationship(models.TextChoices):
