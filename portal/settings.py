@@ -78,6 +78,7 @@ if HTTPS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"  # the portal's own friendly page, in the layout
 SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
