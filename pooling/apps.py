@@ -21,8 +21,7 @@ class PoolingConfig(AppConfig):
         add_schedule("pooling-end-dates", "pooling.tasks.end_dates_task", crontab(hour=1, minute=5))
         add_schedule("pooling-minors-confirm", "pooling.tasks.ask_minors_to_confirm_task", crontab(hour=2, minute=5))
         for name, label in (
-            ("pooling:checker", _("Can I add my relative?")),
-            ("pooling:how-to", _("How to set up family pooling")),
+            ("pooling:checker", _("Who can I add?")),
             ("pooling:guides", _("Guides")),
             ("pooling:faq", _("Questions")),
         ):

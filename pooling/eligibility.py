@@ -45,6 +45,7 @@ class PersonFacts:
     died: bool = False
     person_id: int | None = None
     has_login: bool = True
+    sex: str = ""
 
     @classmethod
     def of(cls, person: InsuredPerson, region_name: str | None = None) -> PersonFacts:
@@ -53,7 +54,7 @@ class PersonFacts:
             known=True, scheme=person.scheme, status=person.status, region_code=person.region_id,
             region_name=region_name if region_name is not None else _region_name(person),
             birth_date=person.birth_date, died=person.died_on is not None, person_id=person.pk,
-            has_login=user is not None,
+            has_login=user is not None, sex=person.sex,
         )
 
     @classmethod
@@ -153,6 +154,15 @@ class _Lower:
         return hash(str(self))
 
 
+def _word(relationship: str, sex: str) -> Any:
+    """"mother" when the sex is known, else "parent"."""
+    if sex and relationship in Relationship.values:
+        from .relations import relation_word
+
+        return relation_word(relationship, sex)
+    return relationship_label(relationship)
+
+
 def relationship_label(code: str) -> Any:
     return Relationship(code).label if code in Relationship.values else code
 
@@ -171,7 +181,7 @@ def check_binding(
     counts = counts or Counts()
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    rel = _Lower(relationship_label(relationship))
+    rel = _Lower(_word(relationship, candidate.sex))
 
     if same_person or (holder.person_id is not None and holder.person_id == candidate.person_id):
         reasons.append(Reason(
@@ -335,7 +345,7 @@ def _age_warnings(
     if holder.birth_date is None or candidate.birth_date is None:
         return []
     gap = _years_between(candidate.birth_date, holder.birth_date)  # > 0: relative is older
-    rel = _Lower(relationship_label(relationship))
+    rel = _Lower(_word(relationship, candidate.sex))
     advice = _("You can continue; the bureau may ask you for proof of the relationship, such as the household register.")
     if relationship in _OLDER_BY and gap < _OLDER_BY[relationship]:
         return [Reason(

@@ -137,7 +137,7 @@ class PreviewForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
-        self.helper.add_input(Submit("preview", _("Show"), css_class="btn-outline-primary"))
+        self.helper.add_input(Submit("preview", _("Show")))
 
 
 

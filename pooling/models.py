@@ -19,7 +19,7 @@ from accounts.models import InsuredPerson, Region, Relationship, User
 
 
 class BindingStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for the relative's consent")
+    PENDING = "pending", _("Waiting for an answer")
     ACTIVE = "active", _("Active")
     PAUSED = "paused", _("Paused")
     SUSPENDED = "suspended", _("Suspended (insurance not active)")

@@ -130,7 +130,7 @@ def test_it_counts_active_and_pending_against_the_maximum():
 
 def test_it_refuses_a_pair_that_is_already_bound():
     message, _advice = only(check(counts=Counts(active=1, pair_status="pending")), "already_bound")
-    assert "already on your list" in message and "waiting for the relative's consent" in message
+    assert "already on your list" in message and "waiting for an answer" in message
 
 
 def test_it_refuses_re_binding_during_the_cooling_period():
@@ -206,3 +206,10 @@ def test_it_renders_messages_in_the_language_active_when_shown():
             label = str(Relationship.PARENT.label).lower()
             assert label in answer.reasons[0].message
             assert answer.reasons[0].what_to_do
+
+
+def test_it_names_the_relative_by_sex_when_the_registry_knows_it():
+    sister = PersonFacts(known=True, scheme="resident", status="suspended", region_code=HAIKOU,
+                         birth_date=datetime.date(1980, 11, 11), person_id=12, sex="F")
+    message, _advice = only(check(candidate=sister, relationship="sibling"), "candidate_not_active")
+    assert message.startswith("Your sister's insurance is suspended")
