@@ -81,7 +81,7 @@ def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_
         "pooling_incoming": [r for r in rows if r not in requests],
         "pooling_requests": requests,
         "pooling_preview": preview,
-        "pooling_preview_steps": [(step, words.get(step.binding_id)) for step in preview.steps] if preview else [],
+        "pooling_preview_steps": [(step, words.get(step.binding_id or 0)) for step in preview.steps] if preview else [],
         "pooling_preview_amount_fen": amount_fen,
         "pooling_preview_category": category,
     }

@@ -250,7 +250,7 @@ def check_binding(
         policy.pooling_scope, holder.region_code, candidate.region_code
     )
     if not in_scope:
-        code, explanation = {
+        scope_messages: dict[str, tuple[str, Any]] = {
             PoolingScope.REGION: (
                 "outside_region",
                 _("Your %(relationship)s is insured in %(their_region)s, and %(my_region)s allows family "
@@ -261,7 +261,10 @@ def check_binding(
                 _("Your %(relationship)s is insured in %(their_region)s, and %(my_region)s allows family "
                   "pooling only with relatives insured in the same province."),
             ),
-        }.get(policy.pooling_scope, ("outside_scope", _("Your relative is insured outside the allowed area.")))
+        }
+        code, explanation = scope_messages.get(
+            policy.pooling_scope, ("outside_scope", _("Your relative is insured outside the allowed area."))
+        )
         reasons.append(Reason(
             code, explanation,
             _("If your relative moves their insurance to your region, you can add them then. "
@@ -334,8 +337,8 @@ def _binding_status_word(status: str) -> Any:
 
 
 # Minimum age gap between the holder and the relative, in years (relative older: positive).
-_OLDER_BY = {Relationship.PARENT: 15, Relationship.GRANDPARENT: 30}
-_YOUNGER_BY = {Relationship.CHILD: 15, Relationship.GRANDCHILD: 30}
+_OLDER_BY: dict[str, int] = {Relationship.PARENT: 15, Relationship.GRANDPARENT: 30}
+_YOUNGER_BY: dict[str, int] = {Relationship.CHILD: 15, Relationship.GRANDCHILD: 30}
 
 
 def _age_warnings(

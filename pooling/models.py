@@ -281,12 +281,13 @@ class GuideQuerySet(models.QuerySet["Guide"]):
         """One guide per channel: the region's own (or its province's), else the national one."""
         code = region.code if isinstance(region, Region) else region
         candidates = [code, f"{code[:2]}0000"] if code else []
-        rows = list(
+        rows: list[Guide] = list(
             self.filter(Q(region__isnull=True) | Q(region_id__in=candidates)).prefetch_related("steps")
         )
         chosen: dict[str, Guide] = {}
-        rank = {c: i for i, c in enumerate([*candidates, None])}
-        for guide in sorted(rows, key=lambda g: rank.get(g.region_id, 99)):
+        rank: dict[str | None, int] = {c: i for i, c in enumerate([*candidates, None])}
+        rows.sort(key=lambda g: rank.get(g.region_id, 99))
+        for guide in rows:
             chosen.setdefault(guide.channel, guide)
         order = list(GuideChannel.values)
         return sorted(chosen.values(), key=lambda g: order.index(g.channel) if g.channel in order else 99)

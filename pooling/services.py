@@ -124,6 +124,13 @@ def _link(name: str, **kwargs: Any) -> str:
     return reverse(name, kwargs=kwargs or None)
 
 
+def _absolute(path: str) -> str:
+    """Text messages need the full address (the inbox uses the path)."""
+    from django.conf import settings
+
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
 def _tell_both(
     binding: Binding, kind: str, to_holder: tuple[Any, Any], to_beneficiary: tuple[Any, Any],
     extra: dict[str, Any] | None = None, dedupe: str | None = None,
@@ -270,9 +277,10 @@ def propose_binding(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
                 _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open the link, log in to the portal, or visit a "
+                  "account. Please answer by %(deadline)s: open %(url)s, log in to the portal, or visit a "
                   "service counter."),
-                _names(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d")},
+                _names(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
+                                   "url": _absolute(link)},
                 link=link,
             )
             notify(
@@ -421,8 +429,9 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
             binding.beneficiary, "pooling.reminder",
             _("Reminder: %(holder)s is waiting for your answer"),
             _("%(holder)s (your %(holder_is)s) asked to share their medical insurance account with you. "
-              "The request ends on %(deadline)s."),
-            _names(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d")},
+              "The request ends on %(deadline)s. To answer, open %(url)s"),
+            _names(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
+                               "url": _absolute(_link("pooling:consent-link", token=consent_token(binding)))},
             link=_link("pooling:consent-link", token=consent_token(binding)),
             dedupe_key=f"pooling.reminder:{binding.pk}",
         )
@@ -778,8 +787,9 @@ def ask_minor_to_confirm(binding_id: int, today: datetime.date | None = None) ->
             binding.beneficiary, "pooling.confirm",
             _("Please confirm family pooling with %(holder)s"),
             _("When you were younger, %(holder)s (your %(holder_is)s) let you use their medical insurance account. "
-              "You are now old enough to decide yourself: please confirm or end it."),
-            _names(binding), link=_link("pooling:consent-link", token=consent_token(binding)),
+              "You are now old enough to decide yourself: please confirm or end it at %(url)s"),
+            _names(binding) | {"url": _absolute(_link("pooling:consent-link", token=consent_token(binding)))},
+            link=_link("pooling:consent-link", token=consent_token(binding)),
             dedupe_key=f"pooling.confirm:{binding.pk}",
         )
         notify(

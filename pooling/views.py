@@ -163,9 +163,8 @@ def end_date(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     form = EndDateForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in form.errors.get("end_date", []):
+            messages.error(request, str(error))
         return redirect("pooling:binding", pk=pk)
     try:
         services.set_end_date(binding, _by(request), form.cleaned_data.get("end_date"))

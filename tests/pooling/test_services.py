@@ -370,3 +370,14 @@ def test_it_ends_every_binding_when_a_person_dies(holder, mother, bureau_clerk):
     services.record_death(mother, datetime.date(2026, 1, 1), By(None, bureau_clerk, "admin"))
     binding.refresh_from_db()
     assert (binding.status, binding.end_reason) == (S.ENDED, EndReason.DEATH)
+
+
+def test_the_request_text_message_carries_the_answer_link(holder, mother, sent_messages,
+                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        binding = propose(holder, mother)
+    texts = [m for m in sent_messages if m.address == mother.phone]
+    assert texts, "the relative is texted"
+    assert "/pooling/answer/" in texts[0].body and texts[0].body.split("/pooling/answer/")[1].split("/")[0]
+    token = texts[0].body.split("/pooling/answer/")[1].split("/")[0]
+    assert services.binding_from_token(token) == binding
