@@ -123,7 +123,7 @@ def _idempotency_key(request: HttpRequest) -> str:
 
 
 def _idempotent(request: HttpRequest, institution: Institution, payload: dict[str, Any],
-                work: Callable[[Callable[[SettlementView], None]], SettlementView], status: int) -> JsonResponse:
+                work: Callable[[int], SettlementView], status: int) -> JsonResponse:
     """Run ``work`` once per (institution, Idempotency-Key); replays get the stored response."""
     key = _idempotency_key(request)
     fp = idempotency.fingerprint(request.method or "", request.path, payload)
@@ -139,18 +139,12 @@ def _idempotent(request: HttpRequest, institution: Institution, payload: dict[st
         return ok(replay_status, body, **{"Idempotent-Replayed": "true"})
     record_id = outcome.record_id
     assert record_id is not None
-    stored: dict[str, Any] = {}
-
-    def store(view: SettlementView) -> None:
-        stored["body"] = settlement_json(view)
-        idempotency.complete(record_id, status, stored["body"])
-
     try:
-        work(store)
+        view = work(record_id)  # stores the response with the record, in the work's transaction
     except BaseException:
         idempotency.abort(record_id)
         raise
-    return ok(status, stored["body"])
+    return ok(status, settlement_json(view))
 
 
 def _require_str(data: dict[str, Any], name: str, max_length: int) -> str:
@@ -177,7 +171,7 @@ def settlements(request: HttpRequest, institution: Institution) -> JsonResponse:
     reference = _require_str(data, "reference", 100)
     return _idempotent(
         request, institution, data,
-        lambda store: settle(institution, voucher, category, amount, reference, before_commit=store), 201,
+        lambda record: settle(institution, voucher, category, amount, reference, record_id=record), 201,
     )
 
 
@@ -186,7 +180,7 @@ def settlement_refund(request: HttpRequest, institution: Institution, pk: str) -
     data = _json_body(request)
     amount = None if data.get("amount_fen") is None else _amount(data.get("amount_fen"))
     return _idempotent(
-        request, institution, data, lambda store: refund(institution, int(pk), amount, before_commit=store), 201
+        request, institution, data, lambda record: refund(institution, int(pk), amount, record_id=record), 201
     )
 
 

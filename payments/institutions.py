@@ -99,7 +99,9 @@ def authenticate(token: str) -> Institution | None:
     """The active institution holding this key, or None."""
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
-    return Institution.objects.filter(api_key_hash=hash_key(token), active=True).first()
+    from .fastpath import institution_by_key_hash
+
+    return institution_by_key_hash(hash_key(token))
 
 
 def may_charge(institution: Institution, category: str) -> bool:

@@ -10,7 +10,6 @@ source is charged, or none is. The locked section does only what must see the lo
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditChannel, RegionPolicy, SpendingCategory, audit
+from accounts.models import AuditChannel, SpendingCategory, audit
 from accounts.notifications import notify
 from pooling.planning import plan_payment
 
-from . import ledger
+from . import fastpath, idempotency, ledger
 from .institutions import may_charge
 from .models import Institution, Refund, Settlement, SettlementSource, TransactionKind
 from .vouchers import VoucherError, check_usable, consume, find_voucher
@@ -62,13 +61,19 @@ def settle(
     reference: str,
     *,
     now: datetime.datetime | None = None,
-    before_commit: Callable[[SettlementView], None] | None = None,
+    record_id: int | None = None,
 ) -> SettlementView:
     """Charge the patient behind ``voucher_code`` for ``amount_fen`` of ``category`` care.
 
     Sources pay in the patient's deduction order within balances and caps; what they cannot
     cover is ``remaining_fen`` (paid by the patient in cash). Raises SettlementError.
-    ``before_commit`` runs inside the transaction (the API stores its idempotent response).
+    ``record_id``: the API's idempotency record, completed with the response in the same
+    transaction.
+
+    Two ways to the same result (see ``fastpath``): when no source has a cap that depends on
+    spending so far, the plan computed without locks is written in one statement whose
+    balance trigger locks the accounts and whose CHECK constraint refuses an overdraft (then
+    we plan again); otherwise the accounts are locked first and the plan computed under lock.
     """
     now = now or timezone.now()
     if category not in API_CATEGORIES or not may_charge(institution, category):
@@ -84,19 +89,30 @@ def settle(
         raise SettlementError(exc.code, exc.message) from None
     assert voucher is not None
     patient = voucher.person
-    policy = RegionPolicy.objects.in_force(patient.region_id, timezone.localdate(now))
+    policy = fastpath.policy_in_force(patient.region_id, timezone.localdate(now))
     if category not in (policy.allowed_categories or []):
         raise SettlementError("category_not_allowed", _(
             "In the patient's region, medical-insurance accounts may not pay for %(category)s."
         ) % {"category": category_label(category)})
-    # Which accounts may pay: read before locking, so that the locks can be taken in order.
-    owner_ids = {step.owner.pk for step in plan_payment(patient, category, amount_fen, now).steps}
+    for _attempt in range(3):
+        plan = plan_payment(patient, category, amount_fen, now)
+        if not fastpath.applies(plan, category):
+            break
+        view = fastpath.settle(institution, voucher, plan, reference, now, record_id, _spending_notice)
+        if view is not None:
+            return view
+    return _settle_locked(institution, voucher, patient, category, amount_fen, reference, now, record_id,
+                          {step.owner.pk for step in plan.steps})
 
+
+def _settle_locked(
+    institution: Institution, voucher: Any, patient: Any, category: str, amount_fen: int, reference: str,
+    now: datetime.datetime, record_id: int | None, owner_ids: set[int],
+) -> SettlementView:
+    """Lock every account that may pay (ascending id), plan with the locked balances, write."""
     with transaction.atomic():
         if not consume(voucher, now):
-            raise SettlementError("voucher_invalid", _(
-                "This e-voucher was used a moment ago. Ask the patient to show a new code."
-            ))
+            raise SettlementError("voucher_invalid", voucher_gone())
         accounts = ledger.lock_personal_accounts(owner_ids)
         # Accounts not locked count as 0 (see plan_payment): nothing unlocked is ever charged.
         plan = plan_payment(patient, category, amount_fen, now, {pid: a.balance_fen for pid, a in accounts.items()})
@@ -122,8 +138,8 @@ def settle(
               after={"institution": institution.code, "amount_fen": amount_fen, "paid_fen": paid,
                      "category": category, "reference": reference})
         view = SettlementView(settlement, sources, [])
-        if before_commit is not None:
-            before_commit(view)
+        if record_id is not None:
+            idempotency.complete(record_id, 201, settlement_json(view))
         if sources:
             # Last, so the institution's clearing row (locked by the balance trigger) is held briefly.
             institution_account = ledger.institution_account_ref(institution)
@@ -136,7 +152,12 @@ def settle(
     return view
 
 
+def voucher_gone() -> Any:
+    return _("This e-voucher was used a moment ago. Ask the patient to show a new code.")
+
+
 def _spending_notice(source: SettlementSource, settlement: Settlement, institution: Institution) -> None:
+    """Tell a holder that a relative paid from their account (inside the payment's transaction)."""
     notify(
         source.owner, "spending",
         _("%(relative)s paid %(amount)s from your account"),
@@ -163,7 +184,7 @@ def refund(
     amount_fen: int | None = None,
     *,
     now: datetime.datetime | None = None,
-    before_commit: Callable[[SettlementView], None] | None = None,
+    record_id: int | None = None,
 ) -> SettlementView:
     """Return up to what is still refundable to the sources, newest-charged first."""
     now = now or timezone.now()
@@ -209,8 +230,8 @@ def refund(
               after={"refund_id": new_refund.pk, "amount_fen": amount})
         refunds = list(settlement.refunds.all())
         view = SettlementView(settlement, sources, refunds)
-        if before_commit is not None:
-            before_commit(view)
+        if record_id is not None:
+            idempotency.complete(record_id, 201, settlement_json(view))
         patient, category = settlement.patient, settlement.category
         backs = {s.pk: p["amount_fen"] for s, p in zip(changed, parts, strict=True)}
         ledger.post(

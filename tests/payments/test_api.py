@@ -227,3 +227,16 @@ def test_one_settlement_takes_few_queries(hospital, holder, mother, django_asser
     with django_assert_max_num_queries(30):
         response = hospital.settle(code, 1_000)
     assert response.status_code == 201
+
+
+def test_a_payment_from_an_uncapped_account_takes_a_handful_of_queries(
+    require_postgres, hospital, holder, mother, django_assert_max_num_queries
+):
+    credit(holder, 100_000)
+    bind(holder, mother, "parent")
+    own, pooled = voucher_for(holder), voucher_for(mother)
+    hospital.settle(voucher_for(holder), 1)  # warm the per-process caches
+    with django_assert_max_num_queries(8):  # 6 in production: the test adds a savepoint
+        assert hospital.settle(own, 1_000).status_code == 201
+    with django_assert_max_num_queries(14):  # plus the holder's spending notice
+        assert hospital.settle(pooled, 1_000).json()["paid_fen"] == 1_000

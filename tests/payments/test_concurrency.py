@@ -132,3 +132,28 @@ def test_parallel_refunds_never_exceed_what_was_paid(require_postgres, hospital,
     assert statuses == [201] * 5 + [422] * 5
     assert ledger.balance_of(holder) == 20_000
     assert Settlement.objects.get(pk=created["id"]).refunded_fen == 5_000
+
+
+def test_parallel_payments_never_exceed_a_monthly_cap(require_postgres, hospital, holder, mother):
+    """A spending-based cap is checked under the account's lock (the locked path)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts import crypto
+    from payments.models import Voucher
+    from payments.vouchers import code_hash
+
+    credit(holder, 100_000)
+    bind(holder, mother, "parent", monthly_cap_fen=3_000)
+    codes = [f"{900000000000000000 + i:018d}" for i in range(8)]
+    expires = timezone.now() + datetime.timedelta(minutes=5)
+    for code in codes:  # several valid codes at once: only possible by writing them directly
+        Voucher.objects.create(person=mother, code_hash=code_hash(code), code_encrypted=crypto.encrypt(code),
+                               expires_at=expires)
+
+    results = in_threads(8, lambda i: api_for(hospital).settle(codes[i], 1_000))
+
+    assert [r.status_code for r in results] == [201] * 8
+    assert sum(r.json()["paid_fen"] for r in results) == 3_000
+    assert ledger.balance_of(holder) == 97_000

@@ -1,0 +1,208 @@
+"""The settlement's fast path on PostgreSQL: one statement writes a whole payment.
+
+Why: a payment touches a voucher, a settlement with its sources, a ledger transaction with its
+entries, an audit row and the idempotency record. Written one ORM query at a time, that is a
+dozen round trips and most of the request's CPU, and a hot account stays locked for all of it.
+
+How it stays correct without locking first:
+- the plan is computed from committed balances (no lock), then one INSERT ... statement with
+  data-modifying CTEs writes everything; the ledger trigger updates the balances in a fixed
+  order (personal accounts by ascending id, then the clearing account), which takes the row
+  locks, and the CHECK constraint (balance >= 0) refuses the statement if a concurrent payment
+  took the money first. The caller then plans again (and after a few tries locks first);
+- this path is used only when no charged source has a cap that depends on spending so far
+  (monthly, annual, policy annual): those caps must be read under the account's lock, which
+  the locked path does. A per-payment cap does not depend on spending, so it is fine here;
+- the voucher is consumed in the same statement (only if still unused and unexpired).
+
+Small in-process caches (policies 60 s, institution keys 5 s) save a query per request; saving
+a policy or an institution clears them in this process, other processes catch up within the TTL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.models import RegionPolicy
+
+from . import ledger
+from .models import Institution, Settlement, SettlementSource, Voucher
+
+if TYPE_CHECKING:
+    from pooling.planning import PaymentPlan
+
+    from .settlement import SettlementView
+
+POLICY_TTL = 60.0
+KEY_TTL = 5.0
+_policies: dict[tuple[str, datetime.date], tuple[float, RegionPolicy]] = {}
+_institutions: dict[str, tuple[float, Institution | None]] = {}
+
+
+def policy_in_force(region_id: str, day: datetime.date) -> RegionPolicy:
+    hit = _policies.get((region_id, day))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    policy = RegionPolicy.objects.in_force(region_id, day)
+    _policies[(region_id, day)] = (time.monotonic() + POLICY_TTL, policy)
+    return policy
+
+
+def institution_by_key_hash(key_hash: str) -> Institution | None:
+    hit = _institutions.get(key_hash)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    institution = Institution.objects.filter(api_key_hash=key_hash, active=True).first()
+    _institutions[key_hash] = (time.monotonic() + KEY_TTL, institution)
+    return institution
+
+
+@receiver(post_save, sender=RegionPolicy)
+def _forget_policies(**_: Any) -> None:
+    _policies.clear()
+
+
+@receiver(post_save, sender=Institution)
+def _forget_institutions(**_: Any) -> None:
+    _institutions.clear()
+
+
+def applies(plan: PaymentPlan, category: str) -> bool:
+    """May this plan be written without locking first? (PostgreSQL, no spending-based cap.)"""
+    if connection.vendor != "postgresql":
+        return False
+    pooled = [s for s in plan.steps if s.source == "pooled" and s.binding_id is not None]
+    if not pooled:
+        return True
+    from pooling.models import Binding
+
+    caps = Binding.objects.filter(pk__in=[s.binding_id for s in pooled]).values_list(
+        "monthly_cap_fen", "annual_cap_fen", "holder__region_id"
+    )
+    day = datetime.date.today()
+    for monthly, annual, region_id in caps:
+        if monthly is not None or annual is not None:
+            return False
+        if policy_in_force(region_id, day).annual_cap_fen is not None:
+            return False
+    return True
+
+
+_STATEMENT = """
+WITH v AS (
+  UPDATE payments_voucher SET used_at = %(now)s
+  WHERE id = %(voucher)s AND used_at IS NULL AND revoked_at IS NULL AND expires_at > %(now)s
+  RETURNING id
+), s AS (
+  INSERT INTO payments_settlement (institution_id, patient_id, category, amount_fen, paid_fen, refunded_fen,
+                                   reference, created_at)
+  SELECT %(institution)s, %(patient)s, %(category)s, %(amount)s, %(paid)s, 0, %(reference)s, %(now)s FROM v
+  RETURNING id
+), src AS (
+  SELECT u.position, u.person_id, u.source, u.relationship, u.binding_id, u.holder, u.amount, a.id AS account_id
+  FROM unnest(%(positions)s::int[], %(owners)s::bigint[], %(sources)s::text[], %(relationships)s::text[],
+              %(bindings)s::bigint[], %(holders)s::text[], %(amounts)s::bigint[])
+       AS u(position, person_id, source, relationship, binding_id, holder, amount)
+  JOIN payments_ledgeraccount a ON a.person_id = u.person_id AND a.kind = 'personal'
+), ss AS (
+  INSERT INTO payments_settlementsource (settlement_id, position, account_id, owner_id, source, relationship,
+                                         binding_id, holder_masked, amount_fen, refunded_fen)
+  SELECT s.id, src.position, src.account_id, src.person_id, src.source, src.relationship, src.binding_id,
+         src.holder, src.amount, 0
+  FROM s, src
+  RETURNING position, account_id
+), t AS (
+  INSERT INTO payments_ledgertransaction (kind, reference, memo, reverses_id, created_at)
+  SELECT 'settlement', 'settlement:' || s.id, '', NULL, %(now)s FROM s WHERE %(paid)s > 0
+  RETURNING id
+), e AS (
+  INSERT INTO payments_ledgerentry (transaction_id, account_id, amount_fen, patient_id, category, created_at)
+  SELECT t.id, x.account_id, x.amount, %(patient)s, %(category)s, %(now)s
+  FROM t, (SELECT 0 AS grp, account_id, -amount AS amount FROM src
+           UNION ALL SELECT 1, %(clearing)s, %(paid)s) x
+  ORDER BY x.grp, x.account_id
+), au AS (
+  INSERT INTO accounts_auditevent (created_at, actor_id, on_behalf_of_id, channel, action, object_type, object_id,
+                                   before, after, note)
+  SELECT %(now)s, NULL, %(patient)s, 'api', 'settlement.create', 'payments.Settlement', s.id::text, NULL,
+         %(audit)s::jsonb, ''
+  FROM s
+), idem AS (
+  UPDATE payments_idempotencyrecord SET state = 'done', response_status = 201,
+         response_body = jsonb_set(%(body)s::jsonb, '{id}', to_jsonb(s.id))
+  FROM s WHERE payments_idempotencyrecord.id = %(record)s
+)
+SELECT s.id, (SELECT array_agg(account_id ORDER BY position) FROM ss) FROM s
+"""
+
+
+def settle(
+    institution: Institution,
+    voucher: Voucher,
+    plan: PaymentPlan,
+    reference: str,
+    now: datetime.datetime,
+    record_id: int | None,
+    notice: Callable[[SettlementSource, Settlement, Institution], None],
+) -> SettlementView | None:
+    """Write the payment in one statement. None: a balance moved meanwhile, plan again."""
+    from .settlement import SettlementError, SettlementView, settlement_json, voucher_gone
+
+    patient = plan.beneficiary
+    steps = [s for s in plan.steps if s.amount_fen > 0]
+    paid = sum(s.amount_fen for s in steps)
+    settlement = Settlement(
+        pk=0, institution=institution, patient=patient, category=plan.category, amount_fen=plan.amount_fen,
+        paid_fen=paid, reference=reference, created_at=now,
+    )
+    sources = [
+        SettlementSource(
+            settlement=settlement, position=i, owner=s.owner, source=s.source, relationship=s.relationship or "",
+            binding_id=s.binding_id, holder_masked=s.owner.masked_name, amount_fen=s.amount_fen,
+        )
+        for i, s in enumerate(steps, start=1)
+    ]
+    view = SettlementView(settlement, sources, [])
+    params = {
+        "now": now, "voucher": voucher.pk, "institution": institution.pk, "patient": patient.pk,
+        "category": plan.category, "amount": plan.amount_fen, "paid": paid, "reference": reference,
+        "positions": [src.position for src in sources], "owners": [src.owner.pk for src in sources],
+        "sources": [src.source for src in sources], "relationships": [src.relationship for src in sources],
+        "bindings": [src.binding_id for src in sources], "holders": [src.holder_masked for src in sources],
+        "amounts": [src.amount_fen for src in sources],
+        "clearing": ledger.institution_account_ref(institution).pk,
+        "audit": json.dumps({"institution": institution.code, "amount_fen": plan.amount_fen, "paid_fen": paid,
+                             "category": plan.category, "reference": reference}),
+        "body": json.dumps(settlement_json(view), ensure_ascii=False),
+        "record": record_id or 0,
+    }
+    try:
+        # A lone statement is its own transaction; notices must share the payment's transaction.
+        needs_block = connection.in_atomic_block or any(src.source == "pooled" for src in sources)
+        with transaction.atomic() if needs_block else contextlib.nullcontext():
+            for src in sources:
+                if src.source == "pooled":
+                    notice(src, settlement, institution)  # written first: the row locks come last
+            with connection.cursor() as cursor:
+                cursor.execute(_STATEMENT, params)
+                row = cursor.fetchone()
+            if row is None:
+                raise SettlementError("voucher_invalid", voucher_gone())
+            if len(row[1] or []) != len(sources):
+                raise IntegrityError("a paying account disappeared")
+    except IntegrityError:
+        return None  # an overdraft refused by the database: a concurrent payment came first
+    settlement.pk = row[0]
+    for src, account_id in zip(sources, row[1] or [], strict=True):
+        src.account_id = account_id
+        src.settlement_id = settlement.pk
+    return view
