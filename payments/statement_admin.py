@@ -22,7 +22,7 @@ class StatementChunkInline(admin.TabularInline):
     model = StatementChunk
     extra = 0
     can_delete = False
-    fields = ["number", "status", "size", "statements", "failed", "attempts", "claimed_at", "finished_at", "error"]
+    fields = ("number", "status", "size", "statements", "failed", "attempts", "claimed_at", "finished_at", "error")
     readonly_fields = fields
     ordering = ["number"]
 

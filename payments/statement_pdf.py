@@ -129,7 +129,7 @@ def _write(pdf: Any, page: StatementPage, statement: MonthlyStatement, bold: str
     _heading(pdf, _("Spending per person"), bold)
     if not page.people:
         pdf.set_font("cjk", "", 11)
-        pdf.multi_cell(WIDTH, 7, _("Nothing was spent from your account this month."), **nl)
+        pdf.multi_cell(WIDTH, 7, _("Nothing was spent from your account this month."), align="L", **nl)
     else:
         _bar_chart(pdf, page)
         widths = [58, 29, 29, 29, 29]
@@ -163,6 +163,7 @@ def _write(pdf: Any, page: StatementPage, statement: MonthlyStatement, bold: str
         _("This statement was made from the ledger of your medical-insurance personal account on %(made)s. "
           "Its figures have been checked against the account balance. If something looks wrong, contact your "
           "local medical-insurance bureau.") % {"made": made},
+        align="L",
         **nl,
     )
 

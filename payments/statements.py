@@ -23,6 +23,7 @@ vanished.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import re
@@ -466,7 +467,9 @@ def start_statement_run(
             run.save(update_fields=["total_chunks", "total_accounts", "finished_at"])
             todo = StatementChunk.objects.filter(run=run)
         else:
-            run = StatementRun.objects.select_for_update().get(pk=run.pk)
+            # FOR NO KEY UPDATE: chunk workers inserting statements (which reference the run)
+            # take KEY SHARE locks on it, and those must not wait for a re-run (deadlock).
+            run = StatementRun.objects.select_for_update(no_key=True).get(pk=run.pk)
             todo = StatementChunk.objects.filter(run=run).filter(
                 ~Q(status=ChunkStatus.DONE) | Q(failed__gt=0)
             )
@@ -498,14 +501,43 @@ def enqueue_chunks(run_id: int, chunk_ids: list[int]) -> bool:
     return True
 
 
-def _claim(chunk_id: int) -> bool:
-    """Mark the chunk as started (committed at once, so the sweep can see a lost worker)."""
-    now = timezone.now()
-    return bool(
-        StatementChunk.objects.filter(pk=chunk_id, attempts__lt=MAX_CHUNK_ATTEMPTS)
-        .exclude(status=ChunkStatus.DONE)
-        .update(status=ChunkStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+BUSY = "busy"
+
+
+def _lock_chunk(chunk_id: int) -> StatementChunk | None:
+    """Lock the chunk row, or None when it is missing or another live transaction holds it.
+
+    A chunk is worked on inside one transaction that holds its row lock; the lock dies with
+    the worker's database connection, so "locked" means "someone alive is on it" and a chunk
+    that is RUNNING but not locked belongs to a dead worker.
+    """
+    rows = StatementChunk.objects.select_for_update(skip_locked=True, of=("self",)).select_related("run")
+    return rows.filter(pk=chunk_id).first()
+
+
+def _claim(chunk_id: int) -> str:
+    """Mark the chunk as started, committed at once (admin sees it running; attempts count).
+
+    Returns "claimed", BUSY (another live worker holds it), or the chunk's final status.
+    """
+    with transaction.atomic():
+        chunk = _lock_chunk(chunk_id)
+        if chunk is None:
+            return BUSY if StatementChunk.objects.filter(pk=chunk_id).exists() else "missing"
+        if chunk.status == ChunkStatus.DONE:
+            return ChunkStatus.DONE
+        if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+            chunk.status = ChunkStatus.FAILED
+            chunk.finished_at = timezone.now()
+            chunk.error = f"gave up after {MAX_CHUNK_ATTEMPTS} attempts; retry it from the statement run in admin"
+            chunk.save(update_fields=["status", "finished_at", "error"])
+            logger.error("statement chunk %s given up after %d attempts", chunk_id, MAX_CHUNK_ATTEMPTS)
+            return ChunkStatus.FAILED
+        chunk.status = ChunkStatus.RUNNING
+        chunk.claimed_at = timezone.now()
+        chunk.attempts += 1
+        chunk.save(update_fields=["status", "claimed_at", "attempts"])
+    return "claimed"
 
 
 def _test_pause() -> None:
@@ -524,22 +556,21 @@ class ChunkOutcome:
 
 
 def process_chunk(chunk_id: int) -> ChunkOutcome:
-    """Make the statements of one chunk. Idempotent: a finished chunk is left alone.
+    """Make the statements of one chunk. Idempotent: a finished chunk is left alone, and a chunk
+    another live worker is doing is skipped (BUSY) rather than waited for.
 
-    All statements, their notifications and the chunk's "done" mark commit together; a crash
-    before the commit leaves no trace but the claim, and the chunk is simply done again.
+    All statements, their notifications and the chunk's "done" mark commit together while the
+    chunk row is locked; a crash before the commit leaves no trace but the claim, and the chunk
+    is simply done again (by the broker's redelivery or the sweep).
     """
-    if not _claim(chunk_id):
-        chunk = StatementChunk.objects.filter(pk=chunk_id).first()
-        if chunk is not None and chunk.status != ChunkStatus.DONE:
-            _give_up(chunk_id)
-            return ChunkOutcome(chunk_id, ChunkStatus.FAILED)
-        return ChunkOutcome(chunk_id, chunk.status if chunk else "missing")
+    claimed = _claim(chunk_id)
+    if claimed != "claimed":
+        return ChunkOutcome(chunk_id, claimed)
     try:
         with transaction.atomic():
-            chunk = StatementChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
-            if chunk.status == ChunkStatus.DONE:  # another worker finished it while we waited
-                return ChunkOutcome(chunk_id, chunk.status, chunk.statements, chunk.failed)
+            chunk = _lock_chunk(chunk_id)
+            if chunk is None or chunk.status == ChunkStatus.DONE:  # lost a race to another worker
+                return ChunkOutcome(chunk_id, BUSY if chunk is None else ChunkStatus.DONE)
             month = chunk.run.month
             existing = set(
                 MonthlyStatement.objects.filter(
@@ -570,14 +601,6 @@ def process_chunk(chunk_id: int) -> ChunkOutcome:
     return ChunkOutcome(chunk_id, ChunkStatus.DONE, len(result.statements), len(result.failures))
 
 
-def _give_up(chunk_id: int) -> None:
-    StatementChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.DONE).update(
-        status=ChunkStatus.FAILED,
-        finished_at=timezone.now(),
-        error=f"gave up after {MAX_CHUNK_ATTEMPTS} attempts; retry it from the statement run in admin",
-    )
-
-
 def _finish_run_if_complete(run_id: int) -> None:
     unfinished = StatementChunk.objects.filter(run=OuterRef("pk")).exclude(status=ChunkStatus.DONE)
     StatementRun.objects.filter(pk=run_id, finished_at__isnull=True).filter(~Exists(unfinished)).update(
@@ -585,33 +608,39 @@ def _finish_run_if_complete(run_id: int) -> None:
     )
 
 
+# A chunk RUNNING without a live lock for this long belongs to a dead worker (the margin
+# covers the instant between the committed claim and the work's lock).
+DEAD_CLAIM_SECONDS = 30
+
+
 def requeue_lost_chunks(now: datetime.datetime | None = None, *, lost_after: int | None = None) -> list[int]:
     """Queue again the chunks whose worker or message vanished. Returns their ids.
 
-    A chunk is lost when it was claimed long ago and never finished (its worker died), or
-    queued long ago and never claimed (its message was lost), or failed with attempts left.
-    Queuing a chunk twice is harmless: the second task finds it done.
+    Lost are: chunks RUNNING whose row nobody holds locked (their worker died: the lock went
+    with its connection); chunks queued long ago and never claimed (the message was lost, e.g.
+    a broker restart); failed chunks with attempts left. Queuing a chunk twice is harmless:
+    the second task finds it done or busy.
     """
     now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=lost_after if lost_after is not None else lost_after_seconds())
-    lost = StatementChunk.objects.filter(
-        Q(status=ChunkStatus.RUNNING, claimed_at__lt=cutoff)
-        | Q(status=ChunkStatus.PENDING, queued_at__isnull=True)
-        | Q(status=ChunkStatus.PENDING, queued_at__lt=cutoff)
-        | Q(status=ChunkStatus.FAILED, attempts__lt=MAX_CHUNK_ATTEMPTS, finished_at__lt=cutoff)
-    )
-    found = list(lost.order_by("run_id", "number").values_list("run_id", "id"))
-    if not found:
-        return []
-    StatementChunk.objects.filter(pk__in=[pk for _, pk in found]).exclude(status=ChunkStatus.DONE).update(
-        status=ChunkStatus.PENDING, queued_at=now
-    )
-    by_run: dict[int, list[int]] = defaultdict(list)
-    for run_id, pk in found:
-        by_run[run_id].append(pk)
-    for run_id, ids in by_run.items():
-        logger.warning("re-queuing %d lost statement chunk(s) of run %s", len(ids), run_id)
-        transaction.on_commit(lambda run_id=run_id, ids=ids: enqueue_chunks(run_id, ids))
+    queued_cutoff = now - datetime.timedelta(seconds=lost_after if lost_after is not None else lost_after_seconds())
+    claim_cutoff = now - datetime.timedelta(seconds=lost_after if lost_after is not None else DEAD_CLAIM_SECONDS)
+    with transaction.atomic():
+        candidates = StatementChunk.objects.select_for_update(skip_locked=True).filter(
+            Q(status=ChunkStatus.RUNNING, claimed_at__lt=claim_cutoff)
+            | Q(status=ChunkStatus.PENDING, queued_at__isnull=True)
+            | Q(status=ChunkStatus.PENDING, queued_at__lt=queued_cutoff)
+            | Q(status=ChunkStatus.FAILED, attempts__lt=MAX_CHUNK_ATTEMPTS, finished_at__lt=queued_cutoff)
+        )
+        found = list(candidates.order_by("run_id", "number").values_list("run_id", "id"))
+        if not found:
+            return []
+        StatementChunk.objects.filter(pk__in=[pk for _, pk in found]).update(status=ChunkStatus.PENDING, queued_at=now)
+        by_run: dict[int, list[int]] = defaultdict(list)
+        for run_id, pk in found:
+            by_run[run_id].append(pk)
+        for run_id, ids in by_run.items():
+            logger.warning("re-queuing %d lost statement chunk(s) of run %s", len(ids), run_id)
+            transaction.on_commit(functools.partial(enqueue_chunks, run_id, ids))
     return [pk for _, pk in found]
 
 
@@ -652,10 +681,22 @@ def run_progress(run: StatementRun) -> Progress:
     )
 
 
-def run_sync(month: datetime.date, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[StartResult, Progress]:
-    """Run (or finish) a month's statements in this process, without workers."""
+def run_sync(
+    month: datetime.date, *, chunk_size: int = DEFAULT_CHUNK_SIZE, wait_seconds: float | None = None
+) -> tuple[StartResult, Progress]:
+    """Run (or finish) a month's statements in this process, without workers.
+
+    Chunks that another live process is doing are not done twice: they are looked at again
+    until that process has finished them (or ``wait_seconds`` have passed).
+    """
     started = start_statement_run(month, chunk_size=chunk_size, enqueue=False)
-    for chunk_id in started.queued:
-        process_chunk(chunk_id)
+    deadline = time.monotonic() + (wait_seconds if wait_seconds is not None else lost_after_seconds())
+    todo = list(started.queued)
+    while todo:
+        todo = [chunk_id for chunk_id in todo if process_chunk(chunk_id).status == BUSY]
+        if todo:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
     run = StatementRun.objects.get(pk=started.run.pk)
     return started, run_progress(run)

@@ -283,7 +283,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # monthly bulk run, so 100,000 statements never delay a sign-up code. A worker started without
 # -Q consumes both; production may run dedicated statement workers with -Q statements.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = {"celery": {}, "statements": {}}
+CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {"celery": {}, "statements": {}}
 CELERY_TASK_ROUTES = {
     "payments.tasks.generate_statement_chunk_task": {"queue": "statements"},
     "payments.tasks.start_statement_run_task": {"queue": "statements"},

@@ -107,9 +107,8 @@ def test_it_refuses_to_store_a_statement_that_does_not_reconcile(
 
     with pytest.raises(StatementMismatch, match="ledger balance at month end"):
         compute_statement(family["account"], MONTH)
-    with caplog.at_level(logging.ERROR, logger="payments.statements"):
-        with pytest.raises(CommandError, match="could not be made"):
-            call_command("generate_statements", "--month", "2025-10", "--sync")
+    with caplog.at_level(logging.ERROR, logger="payments.statements"), pytest.raises(CommandError, match="could not be made"):
+        call_command("generate_statements", "--month", "2025-10", "--sync")
 
     assert not MonthlyStatement.objects.filter(person=holder).exists()
     assert MonthlyStatement.objects.filter(person=healthy, month=MONTH).exists()
@@ -206,3 +205,54 @@ def test_it_records_a_chunk_that_crashed_and_does_it_again_later(
     statements.process_chunk(chunk_id)
     assert MonthlyStatement.objects.filter(person=holder).count() == 1
     assert StatementChunk.objects.get(pk=chunk_id).status == ChunkStatus.DONE
+
+
+def test_it_queues_again_a_chunk_whose_worker_died(
+    family: dict[str, Any], holder: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import timezone
+
+    from payments.statements import requeue_lost_chunks
+
+    started = start_statement_run(MONTH, enqueue=False)
+    chunk_id = started.queued[0]
+    # A worker claimed it a while ago and then vanished (its lock went with its connection).
+    StatementChunk.objects.filter(pk=chunk_id).update(
+        status=ChunkStatus.RUNNING, claimed_at=timezone.now() - datetime.timedelta(minutes=5), attempts=1,
+        queued_at=timezone.now() - datetime.timedelta(minutes=5),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_lost_chunks() == [chunk_id]  # eager Celery: the task runs right away
+    chunk = StatementChunk.objects.get(pk=chunk_id)
+    assert chunk.status == ChunkStatus.DONE and chunk.attempts == 2
+    assert MonthlyStatement.objects.filter(person=holder).count() == 1
+    # A chunk claimed a moment ago is left to its worker.
+    StatementChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.RUNNING, claimed_at=timezone.now())
+    assert requeue_lost_chunks() == []
+
+
+def test_it_gives_a_chunk_up_after_too_many_attempts(family: dict[str, Any], holder: Any) -> None:
+    from payments.statements import MAX_CHUNK_ATTEMPTS, process_chunk
+
+    started = start_statement_run(MONTH, enqueue=False)
+    chunk_id = started.queued[0]
+    StatementChunk.objects.filter(pk=chunk_id).update(attempts=MAX_CHUNK_ATTEMPTS)
+    assert process_chunk(chunk_id).status == ChunkStatus.FAILED
+    assert "gave up" in StatementChunk.objects.get(pk=chunk_id).error
+    # Staff retry (admin action / the command again) gives it fresh attempts.
+    run_sync(MONTH)
+    assert MonthlyStatement.objects.filter(person=holder).count() == 1
+
+
+def test_it_starts_last_months_run_from_the_beat_task(db: Any) -> None:
+    from django.utils import timezone
+
+    from payments.statements import previous_month
+    from payments.tasks import requeue_lost_statement_chunks_task, start_statement_run_task
+
+    run_id = start_statement_run_task()
+    assert StatementRun.objects.get(pk=run_id).month == previous_month(timezone.localdate())
+    assert start_statement_run_task() == run_id  # the beat may fire twice
+    assert start_statement_run_task("2025-10") != run_id
+    requeue_lost_statement_chunks_task()
+    assert StatementRun.objects.count() == 2
