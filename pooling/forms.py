@@ -61,6 +61,17 @@ class ProposeForm(forms.Form):
         return value
 
 
+class AnswerCodeForm(forms.Form):
+    id_number = IdNumberField(label=_("Your ID number"))
+    code = forms.CharField(label=_("Code from the text message"), max_length=8, min_length=6,
+                           help_text=_("6 digits."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Continue"))
+        self.fields["code"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
 class CounterProposeForm(ProposeForm):
     documents = forms.MultipleChoiceField(
         label=_("Documents checked (tick all to record consent now)"), required=False,

@@ -124,6 +124,9 @@ class Binding(models.Model):
         _("asked to confirm (turned the consent age)"), null=True, blank=True
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
+    answer_code_hash = models.CharField(max_length=64, blank=True, editable=False,
+                                        help_text=_("Hash of the 6-digit code in the request message."))
+    answer_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     per_payment_cap_fen = models.BigIntegerField(_("limit per payment (fen)"), null=True, blank=True)
     monthly_cap_fen = models.BigIntegerField(_("limit per month (fen)"), null=True, blank=True)

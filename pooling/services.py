@@ -142,6 +142,53 @@ def _tell_both(
            dedupe_key=f"{dedupe}:b" if dedupe else None)
 
 
+ANSWER_CODE_ATTEMPTS = 5
+
+
+def _code_hash(binding_id: int, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("pooling.answer-code", f"{binding_id}:{code}").hexdigest()
+
+
+def _new_answer_code(binding: Binding) -> str:
+    """A 6-digit code for people who type rather than tap a link. Only its hash is kept."""
+    import secrets
+
+    code = f"{secrets.randbelow(10**6):06d}"
+    binding.answer_code_hash = _code_hash(binding.pk, code)
+    binding.answer_code_attempts = 0
+    binding.save(update_fields=["answer_code_hash", "answer_code_attempts", "updated_at"])
+    return code
+
+
+def binding_from_code(person: InsuredPerson, code: str) -> Binding:
+    """The waiting request of ``person`` that this code answers; wrong codes are counted and locked out."""
+    from django.utils.crypto import constant_time_compare
+
+    code = "".join(ch for ch in code if ch.isdigit())
+    with transaction.atomic():
+        waiting = list(
+            Binding.objects.select_for_update().filter(beneficiary=person, status__in=[S.PENDING, S.ACTIVE, S.PAUSED])
+            .exclude(answer_code_hash="").order_by("id")
+        )
+        waiting = [b for b in waiting if b.status == S.PENDING or b.confirmation_requested_at]
+        if not waiting:
+            raise PoolingError(_("There is no request waiting for this person."), "nothing_waiting")
+        if all(b.answer_code_attempts >= ANSWER_CODE_ATTEMPTS for b in waiting):
+            raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
+                               "locked")
+        for binding in waiting:
+            if binding.answer_code_attempts < ANSWER_CODE_ATTEMPTS and constant_time_compare(
+                binding.answer_code_hash, _code_hash(binding.pk, code)
+            ):
+                return Binding.objects.with_people().get(pk=binding.pk)
+        for binding in waiting:
+            binding.answer_code_attempts += 1
+            binding.save(update_fields=["answer_code_attempts", "updated_at"])
+    raise PoolingError(_("This code is not right. Please check the text message and try again."), "bad_code")
+
+
 def consent_token(binding: Binding) -> str:
     """A signed token for the consent link; any change to the binding invalidates it."""
     return signing.dumps({"b": binding.pk, "v": binding.version}, salt=TOKEN_SALT)
@@ -272,15 +319,17 @@ def propose_binding(
                    "used first, then theirs. You can end this at any time.")),
             )
         else:
+            code = _new_answer_code(binding)
             link = _link("pooling:consent-link", token=consent_token(binding))
             notify(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
                 _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open %(url)s, log in to the portal, or visit a "
-                  "service counter."),
+                  "account. Please answer by %(deadline)s: open %(url)s, or enter the code %(code)s at "
+                  "%(code_url)s, log in to the portal, or visit a service counter."),
                 _names(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
-                                   "url": _absolute(link)},
+                                   "url": _absolute(link), "code": code,
+                                   "code_url": _absolute(_link("pooling:answer-code"))},
                 link=link,
             )
             notify(

@@ -17,6 +17,7 @@ urlpatterns = [
     path("resume-all/", views.resume_all, name="resume-all"),
     path("undo/<int:pk>/", views.undo, name="undo"),
     path("request/<int:pk>/", views.answer, name="answer"),
+    path("answer/", views.answer_with_code, name="answer-code"),
     path("answer/<str:token>/", views.consent_link, name="consent-link"),
     path("order/", views.order, name="order"),
     path("check/", views.checker, name="checker"),

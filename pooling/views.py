@@ -19,6 +19,7 @@ from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relations
 from . import eligibility, services
 from .dashboard import beneficiary_context, holder_context
 from .forms import (
+    AnswerCodeForm,
     CheckerForm,
     EndDateForm,
     LimitsForm,
@@ -308,6 +309,22 @@ def consent_link(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     by = By(binding.beneficiary, user if user.is_authenticated else None, AuditChannel.WEB)  # type: ignore[arg-type]
     return _answer_page(request, binding, by, token)
+
+
+def answer_with_code(request: HttpRequest) -> HttpResponse:
+    """For people who type the code from the text message instead of opening the link."""
+    form = AnswerCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = InsuredPerson.objects.by_id_number(form.cleaned_data["id_number"])
+        try:
+            if person is None:
+                raise PoolingError(_("This code is not right. Please check the text message and try again."))
+            binding = services.binding_from_code(person, form.cleaned_data["code"])
+        except PoolingError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("pooling:consent-link", token=services.consent_token(binding))
+    return render(request, "pooling/answer_code.html", {"form": form})
 
 
 @citizen_required

@@ -381,3 +381,24 @@ def test_the_request_text_message_carries_the_answer_link(holder, mother, sent_m
     assert "/pooling/answer/" in texts[0].body and texts[0].body.split("/pooling/answer/")[1].split("/")[0]
     token = texts[0].body.split("/pooling/answer/")[1].split("/")[0]
     assert services.binding_from_token(token) == binding
+
+
+def _code_from_message(person):
+    import re
+
+    body = Notification.objects.filter(person=person, kind="pooling.request").latest("id").body
+    return re.search(r"\b(\d{6})\b", re.sub(r"https?://\S+", "", body)).group(1)
+
+
+def test_the_code_in_the_message_opens_the_request_and_wrong_codes_lock_out(holder, mother):
+    binding = propose(holder, mother)
+    code = _code_from_message(mother)
+    assert services.binding_from_code(mother, code) == binding
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(services.ANSWER_CODE_ATTEMPTS):
+        with pytest.raises(PoolingError) as error:
+            services.binding_from_code(mother, wrong)
+        assert error.value.code == "bad_code"
+    with pytest.raises(PoolingError) as error:
+        services.binding_from_code(mother, code)
+    assert error.value.code == "locked"

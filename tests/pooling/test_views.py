@@ -237,3 +237,21 @@ def test_a_counter_only_serves_its_own_region(client, counter_assistant, outside
     client.force_login(counter_assistant)
     assert client.get(reverse("counter:pooling-propose", args=[outsider.pk])).status_code == 404
 
+
+
+def test_the_answer_with_code_page_leads_to_the_request(client, holder, mother):
+    import re
+
+    from accounts.models import Notification
+
+    services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    body = Notification.objects.get(person=mother, kind="pooling.request").body
+    code = re.search(r"\b(\d{6})\b", re.sub(r"https?://\S+", "", body)).group(1)
+    url = reverse("pooling:answer-code")
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"id_number": mother.id_number, "code": "000000" if code != "000000" else "111111"})
+    assert "not right" in bad.content.decode()
+    response = client.post(url, {"id_number": mother.id_number, "code": code})
+    assert response.status_code == 302 and "/pooling/answer/" in response["Location"]
+    client.post(response["Location"], {"answer": "yes"})
+    assert Binding.objects.get().status == S.ACTIVE
