@@ -105,7 +105,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("invalid_request", _("The request body must be a JSON object in UTF-8."))
     if not isinstance(data, dict):
         raise BadRequest("invalid_request", _("The request body must be a JSON object."))

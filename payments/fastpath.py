@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from accounts.models import RegionPolicy
 
@@ -88,7 +89,7 @@ def applies(plan: PaymentPlan, category: str) -> bool:
     caps = Binding.objects.filter(pk__in=[s.binding_id for s in pooled]).values_list(
         "monthly_cap_fen", "annual_cap_fen", "holder__region_id"
     )
-    day = datetime.date.today()
+    day = timezone.localdate()
     for monthly, annual, region_id in caps:
         if monthly is not None or annual is not None:
             return False

@@ -50,7 +50,7 @@ def voucher(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
     except vouchers.VoucherError as exc:
         return render(request, "payments/voucher.html", {"problem": exc.message})
     return render(request, "payments/voucher.html", {
-        "voucher": current, "code": current.code, "minutes": vouchers.VOUCHER_SECONDS // 60,
+        "voucher": current, "code": vouchers.grouped(current.code), "minutes": vouchers.VOUCHER_SECONDS // 60,
         "seconds_left": vouchers.seconds_left(current), "balance": ledger.balance_of(person), "person": person,
     })
 
@@ -97,9 +97,13 @@ def _listing(request: HttpRequest, person: InsuredPerson, holder_view: bool) -> 
         response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y%m%d}.csv"'
         return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    by_person = consumption.totals(rows, "person" if holder_view else "owner")
+    for total in by_person:
+        if total["key"] == person.pk:
+            total["label"] = _("Myself") if holder_view else _("My own account")
     context = {
         "form": form, "page": page, "query": query, "holder_view": holder_view,
-        "by_person": consumption.totals(rows, "person" if holder_view else "owner"),
+        "by_person": by_person,
         "by_category": consumption.totals(rows, "category"),
         "by_institution": consumption.totals(rows, "institution"),
         "by_month": consumption.monthly_totals(rows),

@@ -85,6 +85,11 @@ def extend_voucher(person: InsuredPerson, *, actor: Any = None, now: datetime.da
     return voucher
 
 
+def grouped(code: str) -> str:
+    """The code in groups of four digits, easier to read aloud: 4714 5862 5341 7689 84."""
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
 def find_voucher(code: str) -> Voucher | None:
     """The voucher with this code (whatever its state), with its person."""
     code = normalize_code(code)

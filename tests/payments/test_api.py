@@ -127,7 +127,7 @@ def test_it_refuses_a_bad_amount(hospital, holder, amount):
     assert response.status_code == 400 and error_of(response) == "invalid_amount"
 
 
-@pytest.mark.parametrize("body", ["{not json", "[1, 2]", "\"text\"", "\xff\xfe"])
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", "\"text\"", "\xff\xfe", "[" * 100_000])
 def test_it_answers_malformed_bodies_with_json(hospital, body):
     response = hospital.post("/api/v1/settlements", body, raw=True)
     assert response.status_code == 400 and error_of(response) == "invalid_request"
