@@ -47,6 +47,7 @@ class Watched:
         self.errors: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("response", lambda r: r.status >= 500 and self.errors.append(f"HTTP {r.status} from {r.url}"))
 
     def _console(self, message: Any) -> None:
         text = message.text
@@ -131,6 +132,47 @@ UNLABELLED_JS = """() => {
 }"""
 
 
+LOW_CONTRAST_JS = """() => {
+  const parse = (c) => { const m = c.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0.9) return c.slice(0, 3);
+      if (getComputedStyle(e).backgroundImage !== 'none') return null;   // cannot tell: skip
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (!node.textContent.trim()) continue;
+    const el = node.parentElement;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || el.closest('[hidden], .visually-hidden, .visually-hidden-focusable, [disabled]')) continue;
+    const style = getComputedStyle(el);
+    const bg = background(el);
+    if (!bg) continue;
+    const fg = parse(style.color).slice(0, 3);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+    const needed = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < needed) low.push(`"${node.textContent.trim().slice(0, 25)}" ${ratio.toFixed(2)}:1`);
+  }
+  return low;
+}"""
+
+
+def assert_contrast(w: Watched, where: str) -> None:
+    low = w.page.evaluate(LOW_CONTRAST_JS)
+    assert not low, f"text below WCAG AA contrast on {where}: {low[:6]}"
+
+
 def assert_age_friendly(w: Watched, where: str) -> None:
     page = w.page
     assert "age-friendly" in (page.get_attribute("body", "class") or "")
@@ -156,6 +198,7 @@ def assert_accessible_basics(w: Watched, where: str) -> None:
     assert lang in ("zh-CN", "en"), where
     assert page.evaluate(UNLABELLED_JS) == [], f"inputs without a label on {where}"
     assert page.locator("h1").count() == 1, f"one main heading on {where}"
+    assert_contrast(w, where)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px on {where}"
 
@@ -203,6 +246,7 @@ def test_it_signs_up_logs_in_and_switches_to_large_text_and_english(live_server,
     page.fill("#id_password2", PASSWORD)
     page.click("main [type=submit]")
     page.wait_for_url("**/dashboard/")
+    assert w.errors == []
     assert "黄志强" in page.inner_text("h1")
     assert person.id_number in page.inner_text("main")  # their own page shows the full number
     w.shot("04-dashboard-new-account")
@@ -268,6 +312,12 @@ def test_pages_work_at_phone_width_in_both_modes(live_server, phone):
         assert_accessible_basics(w, f"{path} at 390px, age-friendly")
         assert_age_friendly(w, f"{path} at 390px")
         w.shot(f"12-phone-age-friendly-{name}")
+    page.click("#switch-language")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "lang") == "en"
+    assert_accessible_basics(w, "the English settings page at 390px, age-friendly")
+    assert_age_friendly(w, "the English settings page at 390px")
+    w.shot("13-phone-age-friendly-english-preferences")
     assert w.csp_violations == []
     assert w.errors == []
 
@@ -280,7 +330,7 @@ def test_the_skip_link_works_by_keyboard(live_server, desktop):
     assert "skip-link" in focused[0] and focused[1] == "#main"
     box = page.locator(".skip-link").bounding_box()
     assert box and box["width"] > 40 and box["height"] > 20  # visible once focused
-    desktop.shot("13-skip-link-focused", full_page=False)
+    desktop.shot("15-skip-link-focused", full_page=False)
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     page.keyboard.press("Tab")
