@@ -359,3 +359,20 @@ def test_the_session_warning_appears_and_staying_logged_in_works(live_server, br
     assert page.locator(".messages").is_visible()
     assert w.csp_violations == []
     context.close()
+
+
+def test_too_many_wrong_passwords_show_a_kind_locked_page(live_server, desktop):
+    person = make_person("王丽", birth="1977-06-08", sex="F", phone="13900000002")
+    make_citizen(person, password=PASSWORD)
+    w, page = desktop, desktop.page
+    for _ in range(5):
+        page.goto(live_server.url + "/accounts/login/")
+        page.fill("#id_username", person.id_number)
+        page.fill("#id_password", "not-my-password")
+        page.click("main [type=submit]")
+    assert page.locator("h1").inner_text().strip()
+    assert "15" in page.inner_text("main")
+    assert page.locator("main a[href='/accounts/password-reset/']").count() == 1
+    assert_accessible_basics(w, "the locked-out page")
+    w.shot("16-locked-out")
+    assert w.csp_violations == []
