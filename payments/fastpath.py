@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -137,12 +139,18 @@ WITH v AS (
   SELECT %(now)s, NULL, %(patient)s, 'api', 'settlement.create', 'payments.Settlement', s.id::text, NULL,
          %(audit)s::jsonb, ''
   FROM s
+), n AS (
+  INSERT INTO accounts_notification (person_id, kind, subject, body, link, dedupe_key, created_at, read_at, relayed_at)
+  SELECT u.person_id, 'spending', u.subject, u.body, %(link)s, NULL, %(now)s, NULL, NULL
+  FROM s, unnest(%(notice_people)s::bigint[], %(notice_subjects)s::text[], %(notice_bodies)s::text[])
+       AS u(person_id, subject, body)
+  RETURNING id
 ), idem AS (
   UPDATE payments_idempotencyrecord SET state = 'done', response_status = 201,
          response_body = jsonb_set(%(body)s::jsonb, '{id}', to_jsonb(s.id))
   FROM s WHERE payments_idempotencyrecord.id = %(record)s
 )
-SELECT s.id, (SELECT array_agg(account_id ORDER BY position) FROM ss) FROM s
+SELECT s.id, (SELECT array_agg(account_id ORDER BY position) FROM ss), (SELECT array_agg(id) FROM n) FROM s
 """
 
 
@@ -153,9 +161,18 @@ def settle(
     reference: str,
     now: datetime.datetime,
     record_id: int | None,
-    notice: Callable[[SettlementSource, Settlement, Institution], None],
+    notice: Callable[[SettlementSource, Settlement, Institution], tuple[Any, Any, dict[str, Any]]],
 ) -> SettlementView | None:
-    """Write the payment in one statement. None: a balance moved meanwhile, plan again."""
+    """Write the payment in one statement. None: a balance moved meanwhile, plan again.
+
+    One statement is one transaction: no Python runs while the accounts' rows are locked.
+    The holders' spending notices are part of it (rows of the notification outbox, rendered in
+    each holder's language, as ``notify`` writes them) and are handed to delivery after commit.
+    """
+    from django.urls import reverse
+
+    from accounts.notifications import render_in_language
+
     from .settlement import SettlementError, SettlementView, settlement_json, voucher_gone
 
     patient = plan.beneficiary
@@ -173,6 +190,12 @@ def settle(
         for i, s in enumerate(steps, start=1)
     ]
     view = SettlementView(settlement, sources, [])
+    notices = []
+    for src in sources:
+        if src.source == "pooled":
+            subject, body, values = notice(src, settlement, institution)
+            notices.append((src.owner.pk, render_in_language(src.owner, subject, values),
+                            render_in_language(src.owner, body, values)))
     params = {
         "now": now, "voucher": voucher.pk, "institution": institution.pk, "patient": patient.pk,
         "category": plan.category, "amount": plan.amount_fen, "paid": paid, "reference": reference,
@@ -185,14 +208,13 @@ def settle(
                              "category": plan.category, "reference": reference}),
         "body": json.dumps(settlement_json(view), ensure_ascii=False),
         "record": record_id or 0,
+        "link": reverse("payments:spending"),
+        "notice_people": [n[0] for n in notices], "notice_subjects": [n[1] for n in notices],
+        "notice_bodies": [n[2] for n in notices],
     }
     try:
-        # A lone statement is its own transaction; notices must share the payment's transaction.
-        needs_block = connection.in_atomic_block or any(src.source == "pooled" for src in sources)
-        with transaction.atomic() if needs_block else contextlib.nullcontext():
-            for src in sources:
-                if src.source == "pooled":
-                    notice(src, settlement, institution)  # written first: the row locks come last
+        # A lone statement is its own transaction (inside a test's transaction: a savepoint).
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             with connection.cursor() as cursor:
                 cursor.execute(_STATEMENT, params)
                 row = cursor.fetchone()
@@ -200,6 +222,8 @@ def settle(
                 raise SettlementError("voucher_invalid", voucher_gone())
             if len(row[1] or []) != len(sources):
                 raise IntegrityError("a paying account disappeared")
+            for notification_id in row[2] or []:
+                transaction.on_commit(functools.partial(_deliver, notification_id))
     except IntegrityError:
         return None  # an overdraft refused by the database: a concurrent payment came first
     settlement.pk = row[0]
@@ -207,3 +231,13 @@ def settle(
         src.account_id = account_id
         src.settlement_id = settlement.pk
     return view
+
+
+def _deliver(notification_id: int) -> None:
+    """Enqueue delivery as accounts.notifications.notify does; the relay covers a lost enqueue."""
+    from accounts.tasks import deliver_notification_task
+
+    try:
+        deliver_notification_task.delay(notification_id)
+    except Exception:
+        logging.getLogger(__name__).warning("broker unavailable; notification %s left for relay", notification_id)

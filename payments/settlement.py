@@ -98,7 +98,7 @@ def settle(
         plan = plan_payment(patient, category, amount_fen, now)
         if not fastpath.applies(plan, category):
             break
-        view = fastpath.settle(institution, voucher, plan, reference, now, record_id, _spending_notice)
+        view = fastpath.settle(institution, voucher, plan, reference, now, record_id, spending_notice_text)
         if view is not None:
             return view
     return _settle_locked(institution, voucher, patient, category, amount_fen, reference, now, record_id,
@@ -156,20 +156,26 @@ def voucher_gone() -> Any:
     return _("This e-voucher was used a moment ago. Ask the patient to show a new code.")
 
 
-def _spending_notice(source: SettlementSource, settlement: Settlement, institution: Institution) -> None:
-    """Tell a holder that a relative paid from their account (inside the payment's transaction)."""
-    notify(
-        source.owner, "spending",
+def spending_notice_text(
+    source: SettlementSource, settlement: Settlement, institution: Institution
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Subject, body and parameters of the notice telling a holder a relative paid from their account."""
+    return (
         _("%(relative)s paid %(amount)s from your account"),
         _("%(relative)s paid %(amount)s for %(category)s at %(institution)s from your medical-insurance "
           "personal account. If you do not recognise this payment, you can pause family pooling on "
           "your pooling page."),
-        params={
+        {
             "relative": settlement.patient.name, "amount": _fen(source.amount_fen),
             "category": category_label(settlement.category), "institution": institution.name,
         },
-        link=reverse("payments:spending"),
     )
+
+
+def _spending_notice(source: SettlementSource, settlement: Settlement, institution: Institution) -> None:
+    """Tell a holder that a relative paid from their account (inside the payment's transaction)."""
+    subject, body, params = spending_notice_text(source, settlement, institution)
+    notify(source.owner, "spending", subject, body, params=params, link=reverse("payments:spending"))
 
 
 def _fen(fen: int) -> str:
