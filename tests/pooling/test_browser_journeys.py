@@ -183,3 +183,32 @@ def test_both_dashboards_in_the_age_friendly_mode(live_server, window, family):
     assert_age_friendly(w, "the order page")
     shot(w, "13-order-age-friendly")
     assert w.csp_violations == [] and w.errors == []
+
+
+def test_pooling_pages_fit_a_phone_in_the_age_friendly_mode(live_server, chromium, family):
+    from pooling.models import BindingStatus
+
+    from .conftest import make_binding
+
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                   has_touch=True, locale="en-GB")
+    w = Watched(context.new_page())
+    base = live_server.url
+    holder, mother = family["holder"], family["mother"]
+    make_binding(holder, mother, monthly_cap_fen=50_000)
+    make_binding(holder, make_person("张小明", birth="2016-04-01", sex="M", scheme="resident", phone=""), "child",
+                 status=BindingStatus.PENDING)
+    try:
+        log_in(w, base, holder)
+        w.page.click("#toggle-age-friendly")
+        w.page.wait_for_load_state()
+        for path, name in [("/dashboard/", "dashboard"), ("/pooling/add/", "propose"), ("/pooling/check/", "checker"),
+                           ("/pooling/guides/", "guides"), ("/pooling/questions/", "faq"),
+                           ("/pooling/how-to/", "how-to")]:
+            w.page.goto(base + path)
+            assert_accessible_basics(w, f"{path} at 390px, age-friendly")
+            assert_age_friendly(w, f"{path} at 390px")
+            shot(w, f"20-phone-{name}")
+        assert w.csp_violations == [] and w.errors == []
+    finally:
+        context.close()
