@@ -402,3 +402,11 @@ def test_the_code_in_the_message_opens_the_request_and_wrong_codes_lock_out(hold
     with pytest.raises(PoolingError) as error:
         services.binding_from_code(mother, code)
     assert error.value.code == "locked"
+
+
+def test_it_ends_pooling_when_the_relative_moves_outside_the_allowed_area(holder, mother):
+    binding = make_binding(holder, mother)
+    mother.region_id = SANYA
+    _import(mother)
+    binding.refresh_from_db()
+    assert (binding.status, binding.end_reason) == (S.ENDED, EndReason.BENEFICIARY_LEFT_REGION)

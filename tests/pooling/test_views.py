@@ -255,3 +255,23 @@ def test_the_answer_with_code_page_leads_to_the_request(client, holder, mother):
     assert response.status_code == 302 and "/pooling/answer/" in response["Location"]
     client.post(response["Location"], {"answer": "yes"})
     assert Binding.objects.get().status == S.ACTIVE
+
+
+def test_a_relative_without_an_account_or_pooling_learns_how_to_be_added(client, mother):
+    page = login(client, mother).get(reverse("portal:dashboard")).content.decode()
+    assert 'id="pooling-info"' in page and 'id="pooling-holder"' not in page
+
+
+def test_bureau_staff_review_flagged_bindings_and_edit_guides(client, bureau_clerk, holder, guides):
+    young = make_person("年轻妈妈", birth="1985-01-01", scheme="resident")
+    binding = services.propose_binding(holder, young, "parent", services.By(holder, holder.user))
+    assert binding.flagged_for_review
+    client.force_login(bureau_clerk)
+    changelist = reverse("admin:pooling_binding_changelist")
+    assert client.get(changelist, {"flagged_for_review__exact": "1"}).status_code == 200
+    client.post(changelist, {"action": "mark_reviewed", "_selected_action": [binding.pk]})
+    binding.refresh_from_db()
+    assert not binding.flagged_for_review and binding.reviewed_by == bureau_clerk
+    assert AuditEvent.objects.filter(action="pooling.reviewed", actor=bureau_clerk).exists()
+    guide = Guide.objects.get(channel="counter", region__isnull=True)
+    assert client.get(reverse("admin:pooling_guide_change", args=[guide.pk])).status_code == 200
