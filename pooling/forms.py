@@ -73,6 +73,13 @@ class AnswerCodeForm(forms.Form):
 
 
 class CounterProposeForm(ProposeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["id_number"].label = _("The relative's ID number")
+        self.fields["name"].label = _("The relative's name")
+        self.fields["relationship"].label = _("The relative is this person's")
+        self.fields["end_date"].help_text = _("Leave empty to share until one of them ends it.")
+
     documents = forms.MultipleChoiceField(
         label=_("Documents checked (tick all to record consent now)"), required=False,
         choices=[(k, v) for k, v in DOCUMENT_LABELS.items()], widget=forms.CheckboxSelectMultiple,

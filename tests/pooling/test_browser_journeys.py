@@ -212,3 +212,37 @@ def test_pooling_pages_fit_a_phone_in_the_age_friendly_mode(live_server, chromiu
         assert w.csp_violations == [] and w.errors == []
     finally:
         context.close()
+
+
+def test_a_counter_assistant_sets_up_pooling_for_two_people_present(live_server, window, family):
+    from accounts.models import Office, Region, Role, User
+
+    w, page, base = window, window.page, live_server.url
+    holder, mother = family["holder"], family["mother"]
+    office = Office.objects.create(name="海口市医保服务大厅适老化窗口", region=Region.objects.get(pk="460100"))
+    assistant = User(username="counter1", role=Role.COUNTER, office=office, first_name="陈")
+    assistant.set_password(PASSWORD)
+    assistant.save()
+    page.goto(base + "/accounts/login/")
+    page.fill("#id_username", "counter1")
+    page.fill("#id_password", PASSWORD)
+    page.click("main [type=submit]")
+    page.goto(base + "/counter/")
+    page.fill("#id_id_number", holder.id_number)
+    page.click("main [type=submit]")
+    page.wait_for_url("**/counter/person/**")
+    page.click("text=Add a relative for this person")
+    page.fill("#id_id_number", mother.id_number)
+    page.fill("#id_name", "李秀英")
+    page.select_option("#id_relationship", "parent")
+    for value in ("id_card", "insurance_card", "relationship_proof"):
+        page.check(f"input[name=documents][value={value}]")
+    page.click("main form [type=submit][name=submit]")
+    assert "Yes, this relative can be added." in page.inner_text("#eligibility-answer")
+    shot(w, "30-counter-check")
+    page.click("#counter-confirm")
+    page.wait_for_url("**/counter/person/**")
+    section = page.inner_text("#counter-pooling")
+    assert "李秀英" in section and "Active" in section and mother.id_number not in section
+    shot(w, "31-counter-person-active")
+    assert w.csp_violations == [] and w.errors == []
