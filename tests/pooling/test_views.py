@@ -17,6 +17,13 @@ S = BindingStatus
 
 
 @pytest.fixture
+def client(client):
+    """Pages in English: the assertions read the English wording (Chinese is the default)."""
+    client.cookies["django_language"] = "en"
+    return client
+
+
+@pytest.fixture
 def holder_client(client, holder):
     client.force_login(holder.user)
     return client
