@@ -86,11 +86,13 @@ def applies(plan: PaymentPlan, category: str) -> bool:
     pooled = [s for s in plan.steps if s.source == "pooled" and s.binding_id is not None]
     if not pooled:
         return True
-    from pooling.models import Binding
-
-    caps = Binding.objects.filter(pk__in=[s.binding_id for s in pooled]).values_list(
-        "monthly_cap_fen", "annual_cap_fen", "holder__region_id"
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT b.monthly_cap_fen, b.annual_cap_fen, p.region_id FROM pooling_binding b"
+            " JOIN accounts_insuredperson p ON p.id = b.holder_id WHERE b.id = ANY(%s)",
+            [[s.binding_id for s in pooled]],
+        )
+        caps = cursor.fetchall()
     day = timezone.localdate()
     for monthly, annual, region_id in caps:
         if monthly is not None or annual is not None:
