@@ -102,7 +102,10 @@ def holder_section(user: User) -> dict[str, Any]:
 
 def beneficiary_section(user: User) -> dict[str, Any]:
     assert user.person is not None
-    return beneficiary_context(user.person)
+    context = beneficiary_context(user.person)
+    if not user.person.has_personal_account:  # the holder section shows the banner otherwise
+        context["pooling_undo_mine"] = open_undo_for(user.person)
+    return context
 
 
 def counter_section(request: HttpRequest, person: InsuredPerson) -> dict[str, Any]:

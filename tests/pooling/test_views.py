@@ -282,3 +282,14 @@ def test_bureau_staff_review_flagged_bindings_and_edit_guides(client, bureau_cle
     assert AuditEvent.objects.filter(action="pooling.reviewed", actor=bureau_clerk).exists()
     guide = Guide.objects.get(channel="counter", region__isnull=True)
     assert client.get(reverse("admin:pooling_guide_change", args=[guide.pk])).status_code == 200
+
+
+def test_a_relative_who_ends_pooling_can_undo_it_from_their_page(client, holder, mother):
+    binding = make_binding(holder, mother)
+    login(client, mother)
+    client.post(reverse("pooling:unbind", args=[binding.pk]), {"note": ""})
+    page = client.get(reverse("portal:dashboard")).content.decode()
+    assert 'id="undo-banner"' in page
+    change_pk = int(page.split("/pooling/undo/")[1].split("/")[0])
+    client.post(reverse("pooling:undo", args=[change_pk]))
+    assert Binding.objects.get().status == S.ACTIVE
