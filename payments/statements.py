@@ -437,6 +437,9 @@ class StartResult:
     run: StatementRun
     created: bool
     queued: list[int]  # chunk ids handed (or to be handed) to the workers
+    # After the commit: True when the broker took them, False when it was down (the sweep
+    # queues them later), None when nothing was enqueued (or the commit is still ahead).
+    enqueued: bool | None = None
 
 
 def start_statement_run(
@@ -481,11 +484,16 @@ def start_statement_run(
                 run.finished_at = None
                 run.save(update_fields=["finished_at"])
         chunk_ids = list(todo.order_by("number").values_list("id", flat=True))
+        result = StartResult(run, created, chunk_ids)
         if enqueue and chunk_ids:
             StatementChunk.objects.filter(pk__in=chunk_ids).update(queued_at=now)
             run_id = run.pk
-            transaction.on_commit(lambda: enqueue_chunks(run_id, chunk_ids))
-    return StartResult(run, created, chunk_ids)
+
+            def hand_over() -> None:
+                result.enqueued = enqueue_chunks(run_id, chunk_ids)
+
+            transaction.on_commit(hand_over)
+    return result
 
 
 def enqueue_chunks(run_id: int, chunk_ids: list[int]) -> bool:

@@ -256,3 +256,29 @@ def test_it_starts_last_months_run_from_the_beat_task(db: Any) -> None:
     assert start_statement_run_task("2025-10") != run_id
     requeue_lost_statement_chunks_task()
     assert StatementRun.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_records_the_run_when_the_queue_is_down_and_the_sweep_queues_it_later(
+    family: dict[str, Any], holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from kombu.exceptions import OperationalError
+
+    from payments.statements import requeue_lost_chunks
+    from payments.tasks import generate_statement_chunk_task
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(generate_statement_chunk_task, "delay", down)
+    err = io.StringIO()
+    call_command("generate_statements", "--month", "2025-10", stdout=io.StringIO(), stderr=err)
+    assert "not reachable" in err.getvalue()
+    assert StatementChunk.objects.get().status == ChunkStatus.PENDING
+    assert not MonthlyStatement.objects.exists()
+
+    monkeypatch.undo()
+    assert len(requeue_lost_chunks(lost_after=0)) == 1  # eager Celery: done on commit
+    assert MonthlyStatement.objects.filter(person=holder).count() == 1

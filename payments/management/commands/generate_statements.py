@@ -60,6 +60,11 @@ class Command(BaseCommand):
             )
             if progress.failed or progress.chunks_failed:
                 raise CommandError("Some statements could not be made; see the statement run in admin for the reasons.")
+        elif started.queued and started.enqueued is False:
+            self.stderr.write(
+                f"The task queue is not reachable: {len(started.queued)} chunk(s) are recorded and will be queued"
+                " by the periodic sweep once it is back (or run this command again with --sync)."
+            )
         elif started.queued:
             self.stdout.write(f"Queued {len(started.queued)} chunk(s) for the workers.")
         else:
