@@ -410,3 +410,16 @@ def test_it_ends_pooling_when_the_relative_moves_outside_the_allowed_area(holder
     _import(mother)
     binding.refresh_from_db()
     assert (binding.status, binding.end_reason) == (S.ENDED, EndReason.BENEFICIARY_LEFT_REGION)
+
+
+def test_a_relative_without_a_portal_log_in_gets_a_text_and_can_answer_later(holder, sent_messages,
+                                                                              django_capture_on_commit_callbacks):
+    father = make_person("张建国", birth="1946-01-15", sex="M", phone="13900000003")
+    with django_capture_on_commit_callbacks(execute=True):
+        binding = propose(holder, father)
+    assert binding.status == S.PENDING
+    assert [m.address for m in sent_messages if m.address == father.phone] == [father.phone]
+    from tests.conftest import make_citizen
+
+    make_citizen(father)  # signs up later, within the answer period
+    assert services.consent_binding(binding, web(father)).status == S.ACTIVE
