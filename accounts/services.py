@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,16 @@ def _hash_code(code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
+# The separator in names such as 阿卜杜·热合曼 is typed in many ways; all mean U+00B7.
+_NAME_DOTS = str.maketrans(dict.fromkeys("•‧・.．⋅∙", "·"))
+
+
+def name_key(name: str) -> str:
+    """A name as compared at sign-up: full-width letters folded, spaces dropped, any dot as ·."""
+    folded = unicodedata.normalize("NFKC", name or "").translate(_NAME_DOTS)
+    return "".join(folded.split()).casefold()
+
+
 def find_claimable_person(id_number: str, name: str) -> InsuredPerson:
     """The registry record a new citizen may claim, or an AccountError saying why not."""
     person = InsuredPerson.objects.by_id_number(normalize_id_number(id_number))
@@ -41,7 +52,7 @@ def find_claimable_person(id_number: str, name: str) -> InsuredPerson:
             _("This ID number is not in the medical-insurance registry. If you are insured, "
               "please ask your local medical-insurance bureau to check your record."),
         )
-    if person.name.strip() != name.strip():
+    if name_key(person.name) != name_key(name):
         raise AccountError(
             "wrong_name",
             _("The name does not match the name registered for this ID number. "

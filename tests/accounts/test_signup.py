@@ -116,6 +116,20 @@ def test_it_refuses_a_name_that_does_not_match_the_registry(en_client, newcomer,
     assert not User.objects.filter(person=newcomer).exists()
 
 
+@pytest.mark.parametrize("typed", ["阿卜杜.热合曼", "阿卜杜 • 热合曼", "阿卜杜．热合曼", " 阿卜杜·热合曼 "])
+def test_it_accepts_the_name_separator_however_it_is_typed(en_client, sent_messages, typed):
+    person = make_person("阿卜杜·热合曼", region="650102", birth="1952-05-05", phone="13900000030")
+    response = _post(en_client, reverse("accounts:signup"), {"id_number": person.id_number, "name": typed})
+    assert response.status_code == 302
+    assert _code_from(sent_messages, person.phone)
+
+
+def test_a_name_without_its_separator_is_still_a_different_name(en_client, sent_messages):
+    person = make_person("阿卜杜·热合曼", region="650102", birth="1952-05-05", phone="13900000030")
+    response = _post(en_client, reverse("accounts:signup"), {"id_number": person.id_number, "name": "阿卜杜热合曼x"})
+    assert "The name does not match" in _page(response)
+
+
 def test_it_refuses_a_record_that_already_has_an_account(en_client, holder, sent_messages):
     response = _start(en_client, holder)
     _assert_refused(response, "This person already has a portal account.", sent_messages)
