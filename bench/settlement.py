@@ -1,0 +1,304 @@
+"""Benchmark of the settlement API under gunicorn against PostgreSQL.
+
+    .venv/bin/python bench/settlement.py [--clients 8] [--seconds 8] [--workers 2] [--keep]
+
+Creates a dedicated database (portal_bench, dropped afterwards unless --keep), migrates it,
+seeds people, balances and e-vouchers, starts gunicorn (config inline below) with the bench
+settings (bench/settings.py + bench/urls.py add a comparison view that does one indexed
+SELECT), then runs concurrent keep-alive clients against:
+  (a) one hot holder account: the holder and six relatives bound to him pay from his account;
+  (b) payments spread over 10,000 accounts (each person pays from their own account);
+each next to the SELECT view measured in the same run. It prints requests/s and p50/p99
+latency, checks the ledger invariants afterwards, and says whether the targets are met:
+settlement >= 25% of the SELECT view's throughput (hot), >= 35% (spread), p99 < 100 ms.
+
+E-vouchers are bulk-created for the bench (several valid codes per person at once), which the
+portal itself never does; everything else goes through the real API.
+
+Results (2-core machine, 8 clients, 2 gunicorn gthread workers; RESULTS_PLACEHOLDER)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = "portal_bench"
+PG = "postgres://postgres@127.0.0.1:5432"
+PORT = 8765
+SPREAD_ACCOUNTS = 10_000
+HOT_RELATIVES = 6
+
+# gunicorn configuration (inline): gthread workers keep connections alive; no access log.
+GUNICORN = [
+    "--bind", f"127.0.0.1:{PORT}", "--worker-class", "gthread",
+    "--keep-alive", "30", "--backlog", "256", "--log-level", "warning",
+]
+
+ENV = {
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+    "DJANGO_DEBUG": "0",
+    "DJANGO_HTTPS": "0",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "PORTAL_LOG_LEVEL": "ERROR",
+    "PORTAL_VAR_DIR": str(ROOT / "var" / "bench"),
+}
+
+
+def admin_sql(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def create_database() -> None:
+    admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    admin_sql(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                   env={**os.environ, **ENV}, check=True)
+
+
+def drop_database() -> None:
+    admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def seed(vouchers_hot: int, vouchers_spread: int) -> dict:
+    """People, balances, bindings, an institution and pre-issued e-vouchers (in-process ORM)."""
+    os.environ.update(ENV)
+    import django
+
+    django.setup()
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts import crypto
+    from accounts.idnumbers import make_id_number
+    from accounts.models import InsuredPerson
+    from payments import ledger
+    from payments.institutions import create_institution
+    from payments.models import AccountKind, LedgerAccount, Voucher
+    from payments.vouchers import code_hash
+    from pooling.models import Binding
+
+    def people(n: int, scheme: str, start: int) -> list[InsuredPerson]:
+        rows = []
+        for i in range(n):
+            birth = datetime.date(1950, 1, 1) + datetime.timedelta(days=(start + i) // 1000)
+            person = InsuredPerson(name=f"测试{start + i}", scheme=scheme, status="active", region_id="460100",
+                                   birth_date=birth, sex="M")
+            person.id_number = make_id_number("460100", birth, (start + i) % 1000)
+            rows.append(person)
+        return InsuredPerson.objects.bulk_create(rows, batch_size=2000)
+
+    with transaction.atomic():
+        holder = people(1, "employee", 0)[0]
+        relatives = people(HOT_RELATIVES, "resident", 1)
+        spread = people(SPREAD_ACCOUNTS, "employee", 100)
+        accounts = LedgerAccount.objects.bulk_create(
+            [LedgerAccount(kind=AccountKind.PERSONAL, person=p) for p in [holder, *spread]], batch_size=2000
+        )
+        now = timezone.now()
+        Binding.objects.bulk_create([
+            Binding(holder=holder, beneficiary=r, relationship="child", status="active", activated_at=now,
+                    consented_at=now, created_at=now) for r in relatives
+        ])
+        source = ledger.system_account(AccountKind.CONTRIBUTIONS)
+        ledger.lock_accounts([source.pk])
+        lines = [ledger.Line(accounts[0], 10**12, holder)] + [
+            ledger.Line(a, 10**9, a.person) for a in accounts[1:]
+        ]
+        ledger.post("credit", [ledger.Line(source, -sum(x.amount_fen for x in lines)), *lines], reference="bench")
+        institution, key = create_institution("BENCH1", "基准医院", "hospital", "460100")
+
+    expires = timezone.now() + datetime.timedelta(hours=2)
+
+    def make_vouchers(owners: list[InsuredPerson], n: int) -> list[str]:
+        codes, rows = [], []
+        for i in range(n):
+            code = f"{secrets.randbelow(10**18):018d}"
+            codes.append(code)
+            rows.append(Voucher(person=owners[i % len(owners)], code_hash=code_hash(code),
+                                code_encrypted=crypto.encrypt(code), expires_at=expires))
+        Voucher.objects.bulk_create(rows, batch_size=2000)
+        return codes
+
+    hot_codes = make_vouchers([holder, *relatives], vouchers_hot)
+    spread_people = list(spread)
+    random.shuffle(spread_people)
+    spread_codes = make_vouchers(spread_people, vouchers_spread)
+    return {
+        "key": key, "hot_codes": hot_codes, "spread_codes": spread_codes,
+        "hot_account": accounts[0].pk, "spread_accounts": [a.pk for a in accounts[1:]],
+    }
+
+
+def start_server(workers: int, threads: int) -> subprocess.Popen:
+    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), *GUNICORN, "--workers", str(workers), "--threads", str(threads),
+           "portal.wsgi:application"]
+    server = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, start_new_session=True)
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn.request("GET", "/api/v1/")
+            conn.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+Request = Callable[[int, int], tuple[str, str, bytes | None, dict[str, str]]]
+
+
+def run_load(clients: int, seconds: float, make: Request, warmup: float = 1.0) -> dict:
+    """``clients`` threads, each with one keep-alive connection, for ``seconds`` (after a warm-up)."""
+    stop_at = time.perf_counter() + warmup + seconds
+    measure_from = time.perf_counter() + warmup
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def client(c: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        i = 0
+        while True:
+            start = time.perf_counter()
+            if start >= stop_at:
+                break
+            try:
+                method, path, body, headers = make(c, i)
+            except IndexError:
+                break  # ran out of pre-issued vouchers
+            i += 1
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                status = 0
+            end = time.perf_counter()
+            if start >= measure_from:
+                latencies[c].append(end - start)
+                if status not in (200, 201):
+                    errors[c] += 1
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flat = sorted(x for per in latencies for x in per)
+    if not flat:
+        return {"rps": 0.0, "p50": 0.0, "p99": 0.0, "n": 0, "errors": sum(errors), "statuses": statuses}
+    elapsed = min(seconds, max(x for x in flat) + seconds) if flat else seconds
+    return {
+        "rps": len(flat) / elapsed,
+        "p50": statistics.median(flat) * 1000,
+        "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000,
+        "n": len(flat), "errors": sum(errors), "statuses": statuses,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args()
+
+    budget = int(args.seconds * 2500) + 4000
+    print(f"creating database {DB_NAME} and seeding {SPREAD_ACCOUNTS} accounts ...", flush=True)
+    create_database()
+    server = None
+    try:
+        data = seed(budget, budget)
+        server = start_server(args.workers, args.threads)
+        auth = {"Authorization": f"Bearer {data['key']}", "Content-Type": "application/json"}
+        per_client_hot = [data["hot_codes"][c::args.clients] for c in range(args.clients)]
+        per_client_spread = [data["spread_codes"][c::args.clients] for c in range(args.clients)]
+        spread_accounts = data["spread_accounts"]
+        run_id = secrets.token_hex(4)
+
+        def settle(codes: list[list[str]]) -> Request:
+            def make(c: int, i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
+                code = codes[c][i]
+                body = json.dumps({"voucher": code, "category": "outpatient", "amount_fen": 1_234,
+                                   "reference": f"B-{c}-{i}"}).encode()
+                return "POST", "/api/v1/settlements", body, {**auth, "Idempotency-Key": f"{run_id}-{code}"}
+            return make
+
+        def select_hot(c: int, i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
+            return "GET", f"/bench/select/{data['hot_account']}", None, {}
+
+        def select_spread(c: int, i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
+            return "GET", f"/bench/select/{random.choice(spread_accounts)}", None, {}
+
+        results = {}
+        for name, make in (
+            ("select view, one row", select_hot),
+            ("settlement, hot holder", settle(per_client_hot)),
+            ("select view, 10,000 rows", select_spread),
+            ("settlement, spread", settle(per_client_spread)),
+        ):
+            results[name] = run_load(args.clients, args.seconds, make)
+        print(f"\n{args.clients} clients, {args.workers} gunicorn workers x {args.threads} threads, {args.seconds:.0f} s each\n")
+        print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for name, r in results.items():
+            print(f"{name:28}{r['rps']:9.0f}{r['p50']:9.1f}{r['p99']:9.1f}{r['errors']:8d}")
+        hot = results["settlement, hot holder"]["rps"] / max(1.0, results["select view, one row"]["rps"])
+        spread = results["settlement, spread"]["rps"] / max(1.0, results["select view, 10,000 rows"]["rps"])
+        p99 = max(results["settlement, hot holder"]["p99"], results["settlement, spread"]["p99"])
+        print(f"\nhot: settlement = {hot:.0%} of the select view (target >= 25%): {'OK' if hot >= 0.25 else 'BELOW'}")
+        print(f"spread: settlement = {spread:.0%} of the select view (target >= 35%): {'OK' if spread >= 0.35 else 'BELOW'}")
+        print(f"settlement p99 = {p99:.0f} ms (target < 100 ms): {'OK' if p99 < 100 else 'ABOVE'}")
+        for name, r in results.items():
+            if r["errors"]:
+                print(f"  {name}: statuses {r['statuses']}")
+
+        from payments import ledger
+        from payments.models import Settlement
+
+        problems = ledger.invariant_violations()
+        print(f"\nledger invariants after the run: {'OK' if not problems else problems[:5]}")
+        print(f"settlements stored: {Settlement.objects.count()}")
+        return 0 if not problems else 1
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
