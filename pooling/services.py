@@ -174,7 +174,9 @@ def binding_from_code(person: InsuredPerson, code: str) -> Binding:
         )
         waiting = [b for b in waiting if b.status == S.PENDING or b.confirmation_requested_at]
         if not waiting:
-            raise PoolingError(_("There is no request waiting for this person."), "nothing_waiting")
+            # Same words as a wrong code: the page must not reveal who has a request waiting.
+            raise PoolingError(_("This code is not right. Please check the text message and try again."),
+                               "nothing_waiting")
         if all(b.answer_code_attempts >= ANSWER_CODE_ATTEMPTS for b in waiting):
             raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
                                "locked")
