@@ -5,6 +5,7 @@ Each builder runs a fixed number of queries, however many relatives there are.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,12 @@ from django.utils import timezone
 
 from accounts.models import InsuredPerson, User
 
-from .models import Binding, BindingStatus
+from .models import FINAL_STATUSES, Binding, BindingStatus
 from .planning import PaymentPlan, month_start, ordered_sources, plan_payment, year_start
 from .relations import beneficiary_word, holder_word
 from .services import open_undo_for, policy_for
 
+RECENT_DAYS = 60
 PREVIEW_AMOUNT_FEN = 30_000
 PREVIEW_CATEGORY = "pharmacy_drug"
 
@@ -64,6 +66,11 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
         "pooling_any_active": any(b.status == BindingStatus.ACTIVE for b in bindings),
         "pooling_any_paused": any(b.status == BindingStatus.PAUSED for b in bindings),
         "pooling_undo": open_undo_for(person),
+        "pooling_recently_ended": [
+            Row(b, beneficiary_word(b)) for b in Binding.objects.for_holder(person).filter(
+                status__in=FINAL_STATUSES, ended_at__gte=now - datetime.timedelta(days=RECENT_DAYS)
+            ).with_people().order_by("-ended_at")[:5]
+        ] if person.has_personal_account else [],
     }
 
 

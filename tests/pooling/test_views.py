@@ -293,3 +293,10 @@ def test_a_relative_who_ends_pooling_can_undo_it_from_their_page(client, holder,
     change_pk = int(page.split("/pooling/undo/")[1].split("/")[0])
     client.post(reverse("pooling:undo", args=[change_pk]))
     assert Binding.objects.get().status == S.ACTIVE
+
+
+def test_the_holder_sees_requests_that_were_declined_or_expired(holder_client, holder, mother):
+    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    services.decline_binding(binding, services.By(mother, mother.user))
+    page = holder_client.get(reverse("portal:dashboard")).content.decode()
+    assert 'data-testid="recently-ended"' in page and "Declined by the relative" in page
