@@ -878,7 +878,7 @@ def handle_person_change(person: InsuredPerson, before: dict[str, Any], after: d
 
     Runs inside the import transaction. Locks each affected holder row in id order.
     """
-    system = By(None, actor if isinstance(actor, User) else None,
+    system = By(person, actor if isinstance(actor, User) else None,
                 channel if channel in AuditChannel.values else AuditChannel.SYSTEM)
     bindings = list(Binding.objects.live().involving(person).values_list("pk", "holder_id"))
     for holder_id in sorted({h for _pk, h in bindings}):

@@ -423,3 +423,13 @@ def test_a_relative_without_a_portal_log_in_gets_a_text_and_can_answer_later(hol
 
     make_citizen(father)  # signs up later, within the answer period
     assert services.consent_binding(binding, web(father)).status == S.ACTIVE
+
+
+def test_the_periodic_tasks_are_scheduled():
+    from portal.celery import app
+
+    tasks_scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {
+        "pooling.tasks.expire_pending_bindings_task", "pooling.tasks.remind_pending_bindings_task",
+        "pooling.tasks.end_dates_task", "pooling.tasks.ask_minors_to_confirm_task",
+    } <= tasks_scheduled
