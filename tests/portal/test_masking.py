@@ -130,3 +130,82 @@ def test_no_admin_list_shows_full_numbers(client, bureau_clerk, holder, mother, 
     assert crawled >= 8
     user_page = client.get(reverse("admin:accounts_user_change", args=[holder.user.pk])).content.decode()
     _assert_masked(user_page, holder, where="on the admin user page")
+
+
+# -- The whole demo family, on every page any of them can reach --------------------------------
+
+
+def _links(html: str) -> list[str]:
+    """Same-site page links of a page (no static files, no external sites)."""
+    import re
+
+    found = []
+    for href in re.findall(r'href="(/[^"#]*)"', html):
+        href = href.replace("&amp;", "&")
+        if href.startswith(("/static/", "/admin/logout", "/accounts/logout", "/jsi18n")):
+            continue
+        found.append(href)
+    return found
+
+
+def _crawl(client, start: list[str], limit: int = 120) -> dict[str, str]:
+    """Pages reachable from ``start`` by following links (GET only), up to ``limit`` pages."""
+    seen: dict[str, str] = {}
+    queue = list(start)
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        response = client.get(url)
+        if response.status_code != 200 or not response.get("Content-Type", "").startswith("text/html"):
+            seen[url] = ""
+            continue
+        html = response.content.decode()
+        seen[url] = html
+        queue += [link for link in _links(html) if link not in seen]
+    return seen
+
+
+@pytest.fixture
+def demo_family(db):
+    from accounts.models import InsuredPerson
+    from portal import demo
+
+    demo.load()
+    return {p.key: InsuredPerson.objects.by_id_number(p.id_number) for p in demo.PEOPLE}
+
+
+def test_no_page_a_demo_citizen_can_reach_shows_another_persons_numbers(client, demo_family):
+    people = [p for p in demo_family.values() if p is not None]
+    citizens = [p for p in people if hasattr(p, "user")]
+    assert len(citizens) >= 5
+    pages = 0
+    for me in citizens:
+        client.force_login(me.user)
+        start = [u for u in _plain_urls() if not u.startswith(("/admin/", "/api/")) and "logout" not in u]
+        for url, html in _crawl(client, start, limit=80).items():
+            if not html:
+                continue
+            pages += 1
+            others = [p for p in people if p.pk != me.pk]
+            for other in others:
+                assert other.id_number not in html, f"{other.name}'s ID number shown to {me.name} on {url}"
+                if other.phone and other.phone != me.phone:
+                    assert other.phone not in html, f"{other.name}'s phone shown to {me.name} on {url}"
+    assert pages >= 40
+
+
+def test_no_admin_or_counter_page_shows_full_numbers_of_the_demo_family(client, demo_family):
+    from accounts.models import User
+
+    people = [p for p in demo_family.values() if p is not None]
+    numbers = [p.id_number for p in people] + [p.phone for p in people if p.phone]
+    for username, start in (("admin", ["/admin/"]), ("counter", ["/counter/"])):
+        client.force_login(User.objects.get(username=username))
+        if username == "counter":
+            start += [f"/counter/person/{p.pk}/" for p in people if p.region_id == "460100"]
+        crawled = _crawl(client, start, limit=250)
+        assert sum(1 for html in crawled.values() if html) >= 10
+        for url, html in crawled.items():
+            for number in numbers:
+                assert number not in html, f"a full number is shown to {username} on {url}"
