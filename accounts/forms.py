@@ -94,6 +94,8 @@ class CodeAndPasswordForm(forms.Form):
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("ID number or phone number"), max_length=30,
+        help_text=_("Your 18-character ID number, or the mobile number registered with your insurance. "
+                    "If relatives share one phone, use your ID number."),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
