@@ -58,6 +58,12 @@ def find_claimable_person(id_number: str, name: str) -> InsuredPerson:
             _("The name does not match the name registered for this ID number. "
               "Enter it exactly as on the ID card."),
         )
+    if person.died_on is not None:
+        raise AccountError(
+            "record_closed",
+            _("This insurance record is closed. If you think this is a mistake, please contact your "
+              "medical-insurance bureau."),
+        )
     if User.objects.filter(person=person).exists():
         raise AccountError(
             "already_claimed",

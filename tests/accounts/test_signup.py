@@ -136,6 +136,13 @@ def test_it_refuses_a_record_that_already_has_an_account(en_client, holder, sent
     assert User.objects.filter(person=holder).count() == 1
 
 
+def test_it_refuses_the_record_of_a_person_who_has_died(en_client, newcomer, sent_messages):
+    newcomer.died_on = datetime.date(2025, 1, 1)
+    newcomer.save()
+    response = _start(en_client, newcomer)
+    _assert_refused(response, "This insurance record is closed.", sent_messages)
+
+
 def test_it_refuses_a_person_without_a_registered_phone(en_client, sent_messages):
     person = make_person("孙婆婆", birth="1938-04-04", phone="")
     response = _start(en_client, person)
