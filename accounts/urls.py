@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -10,7 +9,7 @@ urlpatterns = [
     path("signup/verify/", views.signup_verify, name="signup-verify"),
     path("signup/resend/", views.signup_resend, name="signup-resend"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password-reset/", views.password_reset, name="reset"),
     path("password-reset/verify/", views.password_reset_verify, name="reset-verify"),
     path("password-reset/resend/", views.reset_resend, name="reset-resend"),

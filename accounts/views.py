@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -130,6 +132,15 @@ def password_reset_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/code_and_password.html", {
         "form": form, "person": person, "title": _("Choose a new password"), "resend_url": "accounts:reset-resend",
     })
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out (POST only) and say so, so that nobody wonders whether it worked."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You have logged out."))
+        return response
 
 
 class LoginView(auth_views.LoginView):

@@ -338,6 +338,7 @@ def test_log_out_is_a_post(en_client, holder):
     assert en_client.get(reverse("accounts:logout")).status_code == 405
     response = en_client.post(reverse("accounts:logout"))
     assert response.status_code == 302 and response["Location"] == reverse("portal:home")
+    assert "You have logged out." in _page(en_client.get(reverse("portal:home")))
     assert en_client.get(reverse("portal:dashboard")).status_code == 302
 
 
