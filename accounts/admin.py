@@ -26,7 +26,7 @@ from .models import (
     audit,
     normalize_phone,
 )
-from .registry import HEADER, import_registry
+from .registry import HEADER, PersonChange, announce_change, import_registry
 
 admin.site.site_header = _("Family Pooling Portal — bureau administration")
 admin.site.site_title = _("Family Pooling Portal")
@@ -140,10 +140,20 @@ class InsuredPersonAdmin(admin.ModelAdmin):
             audit("staff.lookup", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=person, obj=person)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    LIFE_EVENT_FIELDS = ("scheme", "status", "region", "died_on")
+
     def save_model(self, request: HttpRequest, obj: InsuredPerson, form: Any, change: bool) -> None:
+        """Save a registry correction; a changed scheme, status, region or death is a life event
+        that the pooling rules react to (bindings end or pause) in the same transaction."""
+        stored = InsuredPerson.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         audit("registry.edited", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=obj, obj=obj,
               after={"changed": list(form.changed_data)})
+        if stored is not None and any(field in form.changed_data for field in self.LIFE_EVENT_FIELDS):
+            before = {"scheme": stored.scheme, "status": stored.status, "region_id": stored.region_id,
+                      "died_on": stored.died_on}
+            after = {"scheme": obj.scheme, "status": obj.status, "region_id": obj.region_id, "died_on": obj.died_on}
+            announce_change(PersonChange(obj, before, after), request.user, AuditChannel.ADMIN)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people come from the registry import

@@ -213,9 +213,14 @@ def import_registry(text: str, *, actor: Any = None, channel: str = AuditChannel
                   before=masked_before, after=masked_after)
             changes.append(PersonChange(person, before, after))
         for change in changes:
-            for listener in person_change_listeners:
-                listener(change, actor, channel)
+            announce_change(change, actor, channel)
     return result
+
+
+def announce_change(change: PersonChange, actor: Any, channel: str) -> None:
+    """Tell the higher layers about a registry change; call inside the change's transaction."""
+    for listener in person_change_listeners:
+        listener(change, actor, channel)
 
 
 def registry_rows_for(people: Iterable[InsuredPerson]) -> str:
