@@ -109,8 +109,9 @@ WITH v AS (
   RETURNING id
 ), s AS (
   INSERT INTO payments_settlement (institution_id, patient_id, category, amount_fen, paid_fen, refunded_fen,
-                                   reference, created_at)
-  SELECT %(institution)s, %(patient)s, %(category)s, %(amount)s, %(paid)s, 0, %(reference)s, %(now)s FROM v
+                                   reference, created_at, clearing_account_id)
+  SELECT %(institution)s, %(patient)s, %(category)s, %(amount)s, %(paid)s, 0, %(reference)s, %(now)s, %(clearing)s
+  FROM v
   RETURNING id
 ), src AS (
   SELECT u.position, u.person_id, u.source, u.relationship, u.binding_id, u.holder, u.amount, a.id AS account_id
@@ -175,7 +176,7 @@ def settle(
 
     from accounts.notifications import render_in_language
 
-    from .settlement import SettlementError, SettlementView, settlement_json, voucher_gone
+    from .settlement import SettlementError, SettlementView, clearing_shard, settlement_json, voucher_gone
 
     patient = plan.beneficiary
     steps = [s for s in plan.steps if s.amount_fen > 0]
@@ -205,7 +206,7 @@ def settle(
         "sources": [src.source for src in sources], "relationships": [src.relationship for src in sources],
         "bindings": [src.binding_id for src in sources], "holders": [src.holder_masked for src in sources],
         "amounts": [src.amount_fen for src in sources],
-        "clearing": ledger.institution_account_ref(institution).pk,
+        "clearing": ledger.institution_account_ref(institution, clearing_shard()).pk,
         "audit": json.dumps({"institution": institution.code, "amount_fen": plan.amount_fen, "paid_fen": paid,
                              "category": plan.category, "reference": reference}),
         "body": json.dumps(settlement_json(view), ensure_ascii=False),

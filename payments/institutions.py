@@ -69,7 +69,8 @@ def create_institution(code: str, name: str, kind: str, region_code: str, *, act
     institution = Institution(code=code, name=name, kind=kind, region=region)
     token = _set_key(institution)
     institution.save()
-    ledger.institution_account(institution)
+    for shard in range(ledger.CLEARING_SHARDS):
+        ledger.institution_account(institution, shard)
     audit("institution.create", channel=channel, actor=actor, obj=institution,
           after={"code": code, "name": name, "kind": kind, "region": region.code})
     return institution, token

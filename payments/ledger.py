@@ -52,29 +52,40 @@ def personal_account(person: InsuredPerson) -> LedgerAccount:
     return account
 
 
-def institution_account(institution: Institution) -> LedgerAccount:
+CLEARING_SHARDS = 8
+
+
+def institution_account(institution: Institution, shard: int = 0) -> LedgerAccount:
+    """One of the institution's clearing accounts (shard 0 unless told otherwise)."""
     account, _ = LedgerAccount.objects.get_or_create(
-        institution=institution, defaults={"kind": AccountKind.INSTITUTION}
+        institution=institution, shard=shard, defaults={"kind": AccountKind.INSTITUTION}
     )
     return account
 
 
-_institution_account_ids: dict[tuple[int, object], int] = {}
+def institution_balance(institution: Institution) -> int:
+    """What the institution's clearing shards hold together."""
+    total = LedgerAccount.objects.filter(institution=institution).aggregate(total=Sum("balance_fen"))["total"]
+    return int(total or 0)
 
 
-def institution_account_ref(institution: Institution) -> LedgerAccount:
-    """The institution's clearing account as an unsaved reference (id only), cached per process.
+_clearing_ids: dict[tuple[int, object], list[int]] = {}
 
-    Accounts are never deleted, so the id never changes; the settlement posts to it without a
+
+def institution_account_ref(institution: Institution, shard: int = 0) -> LedgerAccount:
+    """A clearing shard as an unsaved reference (id only); all shard ids are cached per process.
+
+    Accounts are never deleted, so the ids never change; the settlement posts to them without a
     query. Only ``pk`` is meaningful on the returned object.
     """
     # created_at in the key: test databases roll back and may reuse an institution's id.
     key = (institution.pk, institution.created_at)
-    account_id = _institution_account_ids.get(key)
-    if account_id is None:
-        account_id = institution_account(institution).pk
-        _institution_account_ids[key] = account_id
-    return LedgerAccount(pk=account_id, kind=AccountKind.INSTITUTION, institution_id=institution.pk)
+    ids = _clearing_ids.get(key)
+    if ids is None:
+        found = dict(LedgerAccount.objects.filter(institution=institution).values_list("shard", "pk"))
+        ids = [found[n] if n in found else institution_account(institution, n).pk for n in range(CLEARING_SHARDS)]
+        _clearing_ids[key] = ids
+    return LedgerAccount(pk=ids[shard], kind=AccountKind.INSTITUTION, institution_id=institution.pk, shard=shard)
 
 
 def system_account(kind: str) -> LedgerAccount:

@@ -57,9 +57,12 @@ class LedgerAccount(models.Model):
     person = models.OneToOneField(
         InsuredPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_account"
     )
-    institution = models.OneToOneField(
-        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_account"
+    # An institution's clearing account is split into a few shards (0..n-1): every payment
+    # credits one of them, so concurrent payments at one institution do not queue on one row.
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
     )
+    shard = models.PositiveSmallIntegerField(default=0)
     balance_fen = models.BigIntegerField(default=0)
     allow_negative = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -81,6 +84,10 @@ class LedgerAccount(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["kind"], condition=Q(kind__in=["premium_fund", "contributions"]), name="one_system_account_per_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["institution", "shard"], condition=Q(institution__isnull=False),
+                name="one_clearing_account_per_institution_shard",
             ),
         ]
 
@@ -242,6 +249,10 @@ class Settlement(models.Model):
     refunded_fen = models.BigIntegerField(default=0)
     reference = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The clearing shard this payment credited; its refunds debit the same one.
+    clearing_account = models.ForeignKey(
+        LedgerAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("settlement")

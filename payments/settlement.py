@@ -10,6 +10,7 @@ source is charged, or none is. The locked section does only what must see the lo
 from __future__ import annotations
 
 import datetime
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,9 +119,10 @@ def _settle_locked(
         plan = plan_payment(patient, category, amount_fen, now, {pid: a.balance_fen for pid, a in accounts.items()})
         steps = [s for s in plan.steps if s.amount_fen > 0 and s.owner.pk in accounts]
         paid = sum(s.amount_fen for s in steps)
+        clearing = ledger.institution_account_ref(institution, clearing_shard())
         settlement = Settlement.objects.create(
             institution=institution, patient=patient, category=category, amount_fen=amount_fen,
-            paid_fen=paid, reference=reference, created_at=now,
+            paid_fen=paid, reference=reference, created_at=now, clearing_account_id=clearing.pk,
         )
         sources = [
             SettlementSource(
@@ -142,11 +144,10 @@ def _settle_locked(
             idempotency.complete(record_id, 201, settlement_json(view))
         if sources:
             # Last, so the institution's clearing row (locked by the balance trigger) is held briefly.
-            institution_account = ledger.institution_account_ref(institution)
             ledger.post(
                 TransactionKind.SETTLEMENT,
                 [ledger.Line(src.account, -src.amount_fen, patient, category) for src in sources]
-                + [ledger.Line(institution_account, paid, patient, category)],
+                + [ledger.Line(clearing, paid, patient, category)],
                 reference=f"settlement:{settlement.pk}", at=now,
             )
     return view
@@ -242,11 +243,24 @@ def refund(
         backs = {s.pk: p["amount_fen"] for s, p in zip(changed, parts, strict=True)}
         ledger.post(
             TransactionKind.REFUND,
-            [ledger.Line(ledger.institution_account_ref(institution), -amount, patient, category)]
+            [ledger.Line(_clearing_of(settlement, institution), -amount, patient, category)]
             + [ledger.Line(s.account, backs[s.pk], patient, category) for s in changed],
             reference=f"refund:{new_refund.pk}", at=now,
         )
     return view
+
+
+def clearing_shard() -> int:
+    """Which clearing shard a new payment credits: any, so concurrent payments spread out."""
+    return random.randrange(ledger.CLEARING_SHARDS)  # noqa: S311 - load spreading, not security
+
+
+def _clearing_of(settlement: Settlement, institution: Institution) -> Any:
+    from .models import LedgerAccount
+
+    if settlement.clearing_account_id:
+        return LedgerAccount(pk=settlement.clearing_account_id)
+    return ledger.institution_account_ref(institution)
 
 
 def get_settlement(institution: Institution, settlement_id: int) -> SettlementView:
