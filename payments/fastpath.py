@@ -15,7 +15,7 @@ How it stays correct without locking first:
   the locked path does. A per-payment cap does not depend on spending, so it is fine here;
 - the voucher is consumed in the same statement (only if still unused and unexpired).
 
-Small in-process caches (policies 60 s, institution keys 5 s) save a query per request; saving
+Small in-process caches (policies 10 s, institution keys 5 s) save a query per request; saving
 a policy or an institution clears them in this process, other processes catch up within the TTL.
 """
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from .settlement import SettlementView
 
-POLICY_TTL = 60.0
+POLICY_TTL = 10.0
 KEY_TTL = 5.0
 _policies: dict[tuple[str, datetime.date], tuple[float, RegionPolicy]] = {}
 _institutions: dict[str, tuple[float, Institution | None]] = {}
