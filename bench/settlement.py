@@ -45,7 +45,7 @@ More than half is pooling.planning.plan_payment (the binding query with select_r
 wide models alone costs 1.4 ms of ORM compilation; without select_related 0.8 ms). The ratio
 cannot reach 35% while the planner costs more than 2 ms; trimming its queries (.only() /
 values for the few columns it needs) is the next step, in the pooling app.
-""""""
+"""
 
 from __future__ import annotations
 
