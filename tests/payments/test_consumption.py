@@ -94,7 +94,8 @@ def test_the_dashboard_shows_balance_voucher_link_and_recent_spending(client, fa
     holder, _mother = family
     client.force_login(holder.user)
     html = client.get("/dashboard/").content.decode()
-    assert 'data-testid="payments-balance">¥967.00<' in html  # 1,000.00 - 10.00 - 20.00 - 3.00
+    assert 'data-testid="balance">¥967.00<' in html  # 1,000.00 - 10.00 - 20.00 - 3.00
+    assert html.count("¥967.00") == 1  # the pooling section shows the balance; it is not repeated
     assert "/payments/voucher/" in html and "李秀英" in html
 
 
