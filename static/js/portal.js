@@ -8,6 +8,9 @@
   var banner = document.getElementById("session-warning");
   if (seconds > 0 && banner) {
     window.setTimeout(function () { banner.hidden = false; }, Math.max(0, (seconds - warnBefore) * 1000));
+    // Once the session has ended, reload: the person sees the log-in page instead of a page
+    // whose buttons would no longer work.
+    window.setTimeout(function () { window.location.reload(); }, (seconds + 2) * 1000);
   }
   // Move focus to an error summary so screen readers announce it.
   var summary = document.getElementById("error-summary");

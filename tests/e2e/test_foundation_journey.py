@@ -376,3 +376,20 @@ def test_too_many_wrong_passwords_show_a_kind_locked_page(live_server, desktop):
     assert_accessible_basics(w, "the locked-out page")
     w.shot("16-locked-out")
     assert w.csp_violations == []
+
+
+def test_an_ended_session_takes_the_page_back_to_log_in(live_server, browser, settings):
+    settings.SESSION_COOKIE_AGE = 3
+    settings.SESSION_WARNING_SECONDS = 2
+    person = make_person("刘洋", birth="1992-12-01", sex="M", phone="13900000009")
+    make_citizen(person, password=PASSWORD)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", person.id_number)
+    page.fill("#id_password", PASSWORD)
+    page.click("main [type=submit]")
+    page.wait_for_url("**/dashboard/")
+    page.wait_for_url("**/accounts/login/?next=/dashboard/", timeout=10000)
+    assert page.locator("#id_username").is_visible()
+    context.close()
