@@ -24,3 +24,19 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)
+
+
+class ChineseByDefaultMiddleware:
+    """Simplified Chinese unless the person chose English with the language switch.
+
+    Runs before LocaleMiddleware and hides the browser's Accept-Language header, so a phone
+    that happens to be set to English still gets the default language; the choice made with
+    the switch (a cookie, and the account's saved language) is what counts.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -128,7 +128,7 @@ def load() -> list[str]:
     people = _registry()
     _citizens(people)
     _staff()
-    report = ["", "Demo log-ins (password for all: %s)" % DEMO_PASSWORD, ""]
+    report = ["", f"Demo log-ins (password for all: {DEMO_PASSWORD})", ""]
     for p in PEOPLE:
         who = "log in with this ID number" if p.login else "no log-in"
         report.append(f"  {p.name:<4} {p.id_number}  {who:<28} {p.note}")
