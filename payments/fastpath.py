@@ -211,7 +211,7 @@ def settle(
                              "category": plan.category, "reference": reference}),
         "body": json.dumps(settlement_json(view), ensure_ascii=False),
         "record": record_id or 0,
-        "link": reverse("payments:spending"),
+        "link": reverse("payments:spending") if notices else "",
         "notice_people": [n[0] for n in notices], "notice_subjects": [n[1] for n in notices],
         "notice_bodies": [n[2] for n in notices],
     }
