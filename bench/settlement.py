@@ -18,15 +18,15 @@ portal itself never does; everything else goes through the real API.
 Results, 2026-11-23, this 2-core machine, 8 clients, 2 gunicorn gthread workers x 1 thread
 (`--threads 1`: with 4 threads the GIL makes a thread that comes back from the database wait
 behind the others, which hurts the query-heavy settlement more than the one-query view).
-The machine was shared with other test suites during every run (load average 5-12), so
+The machine was shared with other test suites during every run (load average 4-12), so
 absolute figures are a fraction of an idle machine's (the SELECT view did 250-1,200 req/s
 instead of ~1,700) and vary from run to run; the ratios are what the targets are about:
 
                                 req/s   p50 ms   p99 ms
-    select view, one row          267     18.3    131.0
-    settlement, hot holder         63    170.9    371.8      24% of the view (target 25%)
-    select view, 10,000 rows      329     15.4     89.2
-    settlement, spread             67    136.6    266.5      20% of the view (target 35%)
+    select view, one row          305     18.6    115.9
+    settlement, hot holder         73    114.2    339.3      24% of the view (target 25%)
+    select view, 10,000 rows      356     13.8    122.0
+    settlement, spread             84     85.1    277.0      24% of the view (target 35%)
     (ledger invariants after the run: OK; no errors)
 
 Below target, and p99 is far above 100 ms because of the shared CPU. What was done:
