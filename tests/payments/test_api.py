@@ -38,16 +38,21 @@ def test_it_pays_from_the_patients_own_account(hospital, holder):
     assert ledger.balance_of(holder) == 50_000 - 12_345
 
 
-def test_it_pays_a_relative_from_the_holders_account_and_tells_the_holder(hospital, holder, mother):
+def test_it_pays_a_relative_from_the_holders_account_and_tells_the_holder(
+    hospital, holder, mother, sent_messages, django_capture_on_commit_callbacks
+):
     credit(holder, 30_000)
     bind(holder, mother, "parent")
-    body = hospital.settle(voucher_for(mother), 20_000).json()
+    code = voucher_for(mother)
+    with django_capture_on_commit_callbacks(execute=True):
+        body = hospital.settle(code, 20_000).json()
     assert body["paid_fen"] == 20_000
     assert body["sources"] == [{"source": "pooled", "relationship": "parent", "holder": "张*", "amount_fen": 20_000}]
     assert ledger.balance_of(holder) == 10_000
     notice = Notification.objects.get(person=holder, kind="spending")
     assert "李秀英" in notice.subject or "李秀英" in notice.body
     assert "200.00" in notice.body
+    assert [m.address for m in sent_messages] == [holder.phone]  # delivered after commit (SMS by default)
 
 
 def test_it_uses_own_account_first_then_holders_and_reports_what_is_left(hospital, holder):
