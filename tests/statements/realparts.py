@@ -153,13 +153,13 @@ def broker(url: str) -> Iterator[Any]:
     saved = (app.conf.broker_url, app.conf.task_always_eager, dict(app.conf.broker_transport_options or {}))
 
     def reset_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
-        amqp = app.amqp
-        if getattr(amqp, "_producer_pool", None) is not None:
-            amqp._producer_pool.force_close_all()
-            amqp._producer_pool = None
+        # Close every pooled broker connection and forget the pools (kombu keeps a global
+        # registry of them: closing without forgetting leaves "Acquire on closed pool").
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
 
     reset_pools()
     app.conf.broker_url = url
