@@ -41,10 +41,11 @@ Below target, and p99 is far above 100 ms because of the shared CPU. What was do
 Where the CPU goes now (one request, measured in-process with time.process_time):
     settlement 6.8 ms = plan_payment 3.7 + fast path 0.9 + voucher 0.4 + idempotency 0.4
                         + request handling ~1.0 + JSON/auth ~0.4;   SELECT view 1.0 ms.
-More than half is pooling.planning.plan_payment (the binding query with select_related on two
-wide models alone costs 1.4 ms of ORM compilation; without select_related 0.8 ms). The ratio
-cannot reach 35% while the planner costs more than 2 ms; trimming its queries (.only() /
-values for the few columns it needs) is the next step, in the pooling app.
+More than half is pooling.planning.plan_payment: three ORM queries (bindings with their
+holders, the deduction order, the balances), ~0.5-1.4 ms of query compilation each; .only()
+barely helps (1.4 -> 1.0 ms for the binding query). The ratio cannot reach 35% while the
+planner costs more than ~1.5 ms: the next step is in the pooling app (its reads in one plain
+SQL query, or the settlement passing what it already read), not in the settlement.
 """
 
 from __future__ import annotations
