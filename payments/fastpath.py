@@ -79,6 +79,27 @@ def _forget_institutions(**_: Any) -> None:
     _institutions.clear()
 
 
+# The balances a plan will need, read with the voucher: the patient's own and those of the
+# holders of their ACTIVE bindings (anyone else counts as 0 for plan_payment, which is safe).
+_BALANCES_SQL = """, (SELECT coalesce(json_object_agg(a.person_id, a.balance_fen), '{}'::json)
+   FROM payments_ledgeraccount a
+   WHERE a.kind = 'personal' AND (a.person_id = v.person_id OR a.person_id IN (
+     SELECT b.holder_id FROM pooling_binding b WHERE b.beneficiary_id = v.person_id AND b.status = 'active')))"""
+
+
+def find_voucher_and_balances(code: str) -> tuple[Voucher | None, dict[int, int] | None]:
+    """The voucher, and on PostgreSQL the balances its payment may draw on, in one query."""
+    from .vouchers import find_voucher
+
+    if connection.vendor != "postgresql":
+        return find_voucher(code), None
+    voucher = find_voucher(code, _BALANCES_SQL)
+    if voucher is None:
+        return None, None
+    raw = voucher.extra[0] or {}  # type: ignore[attr-defined]
+    return voucher, {int(k): int(v) for k, v in raw.items()}
+
+
 def applies(plan: PaymentPlan, category: str) -> bool:
     """May this plan be written without locking first? (PostgreSQL, no spending-based cap.)"""
     if connection.vendor != "postgresql":

@@ -26,7 +26,7 @@ from pooling.planning import plan_payment
 from . import fastpath, idempotency, ledger
 from .institutions import may_charge
 from .models import Institution, Refund, Settlement, SettlementSource, TransactionKind
-from .vouchers import VoucherError, check_usable, consume, find_voucher
+from .vouchers import VoucherError, check_usable, consume
 
 # Categories an institution may send (SPEC §6); resident premiums are paid in the portal only.
 API_CATEGORIES = ("outpatient", "inpatient", "pharmacy_drug", "medical_device", "medical_consumable", "vaccine_class2")
@@ -83,7 +83,7 @@ def settle(
         ) % {"category": category})
     if type(amount_fen) is not int or not 0 < amount_fen <= MAX_AMOUNT_FEN:
         raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
-    voucher = find_voucher(voucher_code)
+    voucher, balances = fastpath.find_voucher_and_balances(voucher_code)
     try:
         check_usable(voucher, now)
     except VoucherError as exc:
@@ -95,8 +95,9 @@ def settle(
         raise SettlementError("category_not_allowed", _(
             "In the patient's region, medical-insurance accounts may not pay for %(category)s."
         ) % {"category": category_label(category)})
-    for _attempt in range(3):
-        plan = plan_payment(patient, category, amount_fen, now)
+    for attempt in range(3):
+        # First with the balances read beside the voucher; after a refused overdraft, fresh ones.
+        plan = plan_payment(patient, category, amount_fen, now, balances if attempt == 0 else None)
         if not fastpath.applies(plan, category):
             break
         view = fastpath.settle(institution, voucher, plan, reference, now, record_id, spending_notice_text)
