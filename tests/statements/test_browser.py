@@ -54,7 +54,7 @@ def test_it_draws_the_spending_chart_without_breaking_the_csp(browser: Any, live
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
-    page.goto(f"{live_server.url}/statements/2025-10/")
+    page.goto(f"{live_server.url}/statements/2025-10/", wait_until="networkidle")
     bars = page.locator("svg.statement-chart rect.bar")
     assert bars.count() == 2
     widths = [bars.nth(i).bounding_box()["width"] for i in range(2)]
@@ -63,7 +63,7 @@ def test_it_draws_the_spending_chart_without_breaking_the_csp(browser: Any, live
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "statement-page.png"), full_page=True)
     page.locator("#toggle-age-friendly").click()
-    page.wait_for_load_state()
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SHOTS / "statement-page-age-friendly.png"), full_page=True)
     assert not [p for p in problems if "Content Security Policy" in p], problems
     context.close()
