@@ -122,12 +122,17 @@ def month_label(month: datetime.date) -> str:
 month_label_lazy = lazy(month_label, str)
 
 
+# A statement is final once stored, so the month must be closed: ended, plus a margin for
+# payments dated in its last moments whose transactions commit just after midnight.
+CLOSING_GRACE = datetime.timedelta(minutes=15)
+
+
 def ensure_month_ended(month: datetime.date, now: datetime.datetime | None = None) -> None:
     end = month_bounds(month)[1]
-    if end > (now or timezone.now()):
+    if end + CLOSING_GRACE > (now or timezone.now()):
         raise StatementError(
             _("%(month)s has not ended yet. Its statements can be made from %(day)s.")
-            % {"month": month_label(month), "day": formats.date_format(end.date(), "DATE_FORMAT")}
+            % {"month": month_label(month), "day": formats.date_format(end + CLOSING_GRACE, "DATETIME_FORMAT")}
         )
 
 
@@ -656,6 +661,8 @@ def ensure_previous_month_run(now: datetime.datetime | None = None) -> StartResu
     """Start last month's run if nobody has (beat missed the 1st); None when it exists."""
     now = now or timezone.now()
     month = previous_month(timezone.localtime(now).date())
+    if now < month_bounds(month)[1] + datetime.timedelta(hours=2):
+        return None  # the beat starts it at 01:30 on the 1st; this is only the safety net
     if StatementRun.objects.filter(month=month).exists():
         return None
     return start_statement_run(month)

@@ -282,3 +282,17 @@ def test_it_records_the_run_when_the_queue_is_down_and_the_sweep_queues_it_later
     monkeypatch.undo()
     assert len(requeue_lost_chunks(lost_after=0)) == 1  # eager Celery: done on commit
     assert MonthlyStatement.objects.filter(person=holder).count() == 1
+
+
+def test_it_waits_for_the_month_to_close_before_making_statements(db: Any) -> None:
+    import zoneinfo
+
+    from payments.statements import ensure_month_ended, ensure_previous_month_run
+
+    tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+    just_after = datetime.datetime(2025, 11, 1, 0, 5, tzinfo=tz)
+    with pytest.raises(StatementError):
+        ensure_month_ended(MONTH, now=just_after)  # payments of 31 October may still be committing
+    ensure_month_ended(MONTH, now=datetime.datetime(2025, 11, 1, 0, 20, tzinfo=tz))
+    assert ensure_previous_month_run(now=just_after) is None  # the beat will start it at 01:30
+    assert not StatementRun.objects.exists()
