@@ -18,15 +18,16 @@ portal itself never does; everything else goes through the real API.
 Results, 2026-11-23, this 2-core machine, 8 clients, 2 gunicorn gthread workers x 1 thread
 (`--threads 1`: with 4 threads the GIL makes a thread that comes back from the database wait
 behind the others, which hurts the query-heavy settlement more than the one-query view).
-The machine was shared with other test suites during every run (load average 4-12), so
+The machine was shared with other test suites during every run (load average 3-12), so
 absolute figures are a fraction of an idle machine's (the SELECT view did 250-1,200 req/s
 instead of ~1,700) and vary from run to run; the ratios are what the targets are about:
 
                                 req/s   p50 ms   p99 ms
-    select view, one row          305     18.6    115.9
-    settlement, hot holder         73    114.2    339.3      24% of the view (target 25%)
-    select view, 10,000 rows      356     13.8    122.0
-    settlement, spread             84     85.1    277.0      24% of the view (target 35%)
+    select view, one row          583     13.0     20.9
+    settlement, hot holder        134     60.5    101.0      23% of the view (target 25%)
+    select view, 10,000 rows      597     12.7     31.2
+    settlement, spread            127     50.9    157.5      21% of the view (target 35%)
+    (--workers 2 --threads 2 in the same hour: hot 19%, spread 31%, p99 177 ms)
     (ledger invariants after the run: OK; no errors)
 
 Below target, and p99 is far above 100 ms because of the shared CPU. What was done:
@@ -36,11 +37,11 @@ Below target, and p99 is far above 100 ms because of the shared CPU. What was do
    (payments/fastpath.py): no Python runs while an account row is locked, and hot ~= spread.
 2. The institution's clearing account was a second hot row shared by every payment: it is
    split into 8 shards (ledger.CLEARING_SHARDS).
-3. Queries: 20 -> 6 per own-account payment (8 -> 11 with a pooled source), policy and key
-   lookups cached for seconds, the voucher read in plain SQL.
+3. Queries: 20 -> 5 per own-account payment (8 with a pooled source), policy and key lookups
+   cached for seconds, the voucher and the balances it may draw on read in one plain query.
 Where the CPU goes now (one request, measured in-process with time.process_time):
-    settlement 6.8 ms = plan_payment 3.7 + fast path 0.9 + voucher 0.4 + idempotency 0.4
-                        + request handling ~1.0 + JSON/auth ~0.4;   SELECT view 1.0 ms.
+    settlement 5.6 ms = plan_payment 2.9 + fast path 0.7 + voucher and balances 0.5
+                        + idempotency 0.3 + request handling ~1.1;   SELECT view 1.1 ms.
 More than half is pooling.planning.plan_payment: three ORM queries (bindings with their
 holders, the deduction order, the balances), ~0.5-1.4 ms of query compilation each; .only()
 barely helps (1.4 -> 1.0 ms for the binding query). The ratio cannot reach 35% while the
