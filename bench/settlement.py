@@ -30,7 +30,7 @@ instead of ~1,700) and vary from run to run; the ratios are what the targets are
     (--workers 2 --threads 2 in the same hour: hot 19%, spread 31%, p99 177 ms)
     (ledger invariants after the run: OK; no errors)
 
-Below target, and p99 is far above 100 ms because of the shared CPU. What was done:
+Below target, and p99 above 100 ms on the shared CPU. What was done:
 1. Locking: the hot account was the limit at first (36 req/s hot vs 102 spread). Now the
    whole payment (voucher, settlement, sources, ledger transaction and entries, audit row,
    spending notices, idempotent response) is one SQL statement on PostgreSQL
@@ -42,8 +42,9 @@ Below target, and p99 is far above 100 ms because of the shared CPU. What was do
 Where the CPU goes now (one request, measured in-process with time.process_time):
     settlement 5.6 ms = plan_payment 2.9 + fast path 0.7 + voucher and balances 0.5
                         + idempotency 0.3 + request handling ~1.1;   SELECT view 1.1 ms.
-More than half is pooling.planning.plan_payment: three ORM queries (bindings with their
-holders, the deduction order, the balances), ~0.5-1.4 ms of query compilation each; .only()
+More than half is pooling.planning.plan_payment: two ORM queries (bindings with their
+holders, the deduction order; plus the policy for a pooled source), 0.5-1.4 ms of Django
+query compilation and model building each, the database work being ~0.05 ms; .only()
 barely helps (1.4 -> 1.0 ms for the binding query). The ratio cannot reach 35% while the
 planner costs more than ~1.5 ms: the next step is in the pooling app (its reads in one plain
 SQL query, or the settlement passing what it already read), not in the settlement.
