@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import RegionPolicy
 
@@ -109,13 +109,18 @@ def applies(plan: PaymentPlan, category: str) -> bool:
         return True
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT b.monthly_cap_fen, b.annual_cap_fen, p.region_id FROM pooling_binding b"
-            " JOIN accounts_insuredperson p ON p.id = b.holder_id WHERE b.id = ANY(%s)",
+            "SELECT b.holder_id, b.monthly_cap_fen, b.annual_cap_fen, p.region_id, u.language"
+            " FROM pooling_binding b JOIN accounts_insuredperson p ON p.id = b.holder_id"
+            " LEFT JOIN accounts_user u ON u.person_id = b.holder_id WHERE b.id = ANY(%s)",
             [[s.binding_id for s in pooled]],
         )
         caps = cursor.fetchall()
+    # The holder's language for the spending notice, read here rather than once more later.
+    languages = {holder_id: language for holder_id, _m, _a, _r, language in caps}
+    for step in pooled:
+        step.owner._notice_language = languages.get(step.owner.pk) or "zh-hans"  # type: ignore[attr-defined]
     day = timezone.localdate()
-    for monthly, annual, region_id in caps:
+    for _holder, monthly, annual, region_id, _language in caps:
         if monthly is not None or annual is not None:
             return False
         if policy_in_force(region_id, day).annual_cap_fen is not None:
@@ -195,8 +200,6 @@ def settle(
     """
     from django.urls import reverse
 
-    from accounts.notifications import render_in_language
-
     from .settlement import SettlementError, SettlementView, clearing_shard, settlement_json, voucher_gone
 
     patient = plan.beneficiary
@@ -218,8 +221,7 @@ def settle(
     for src in sources:
         if src.source == "pooled":
             subject, body, values = notice(src, settlement, institution)
-            notices.append((src.owner.pk, render_in_language(src.owner, subject, values),
-                            render_in_language(src.owner, body, values)))
+            notices.append((src.owner.pk, _render(src.owner, subject, values), _render(src.owner, body, values)))
     params = {
         "now": now, "voucher": voucher.pk, "institution": institution.pk, "patient": patient.pk,
         "category": plan.category, "amount": plan.amount_fen, "paid": paid, "reference": reference,
@@ -265,3 +267,14 @@ def _deliver(notification_id: int) -> None:
         deliver_notification_task.delay(notification_id)
     except Exception:
         logging.getLogger(__name__).warning("broker unavailable; notification %s left for relay", notification_id)
+
+
+def _render(person: Any, text: Any, params: dict[str, Any]) -> str:
+    """As accounts.notifications.render_in_language, with the language read by ``applies``."""
+    from accounts.notifications import render_in_language
+
+    language = getattr(person, "_notice_language", None)
+    if language is None:
+        return render_in_language(person, text, params)
+    with translation.override(language):
+        return str(text) % {k: str(v) for k, v in params.items()}
