@@ -37,7 +37,7 @@ Below target, and p99 above 100 ms on the shared CPU. What was done:
    (payments/fastpath.py): no Python runs while an account row is locked, and hot ~= spread.
 2. The institution's clearing account was a second hot row shared by every payment: it is
    split into 8 shards (ledger.CLEARING_SHARDS).
-3. Queries: 20 -> 5 per own-account payment (8 with a pooled source), policy and key lookups
+3. Queries: 20 -> 5 per own-account payment (7 with a pooled source), policy and key lookups
    cached for seconds, the voucher and the balances it may draw on read in one plain query.
 Where the CPU goes now (one request, measured in-process with time.process_time):
     settlement 5.6 ms = plan_payment 2.9 + fast path 0.7 + voucher and balances 0.5
