@@ -18,7 +18,7 @@ def _make_broker_folders(sender: Celery, **_: object) -> None:
 
     if str(settings.CELERY_BROKER_URL).startswith("filesystem"):
         for key in ("data_folder_in", "processed_folder", "control_folder"):
-            os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+            os.makedirs(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]), exist_ok=True)
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
