@@ -222,7 +222,7 @@ def settle(
         if src.source == "pooled":
             subject, body, values = notice(src, settlement, institution)
             notices.append((src.owner.pk, _render(src.owner, subject, values), _render(src.owner, body, values)))
-    params = {
+    params: dict[str, Any] = {
         "now": now, "voucher": voucher.pk, "institution": institution.pk, "patient": patient.pk,
         "category": plan.category, "amount": plan.amount_fen, "paid": paid, "reference": reference,
         "positions": [src.position for src in sources], "owners": [src.owner.pk for src in sources],

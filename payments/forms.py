@@ -29,13 +29,14 @@ class SpendingFilterForm(forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         everyone = [("", _("Everyone"))]
-        self.fields["person"].choices = everyone + [(p.pk, p.name) for p in people]
+        fields: dict[str, Any] = self.fields  # ChoiceFields: their choices are set here
+        fields["person"].choices = everyone + [(p.pk, p.name) for p in people]
         if person_label:
             self.fields["person"].label = person_label
-        self.fields["category"].choices = [("", _("Everything"))] + [
+        fields["category"].choices = [("", _("Everything"))] + [
             c for c in SpendingCategory.choices if c[0] != SpendingCategory.RESIDENT_PREMIUM
         ]
-        self.fields["institution"].choices = [("", _("All"))] + [(i.pk, i.name) for i in institutions]
+        fields["institution"].choices = [("", _("All"))] + [(i.pk, i.name) for i in institutions]
         self.fields["month"].widget.attrs.update({"placeholder": "2026-03", "inputmode": "numeric"})
         self.helper = FormHelper()
         self.helper.form_tag = False
