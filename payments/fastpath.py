@@ -35,7 +35,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
-from accounts.models import RegionPolicy
+from accounts.policies import policy_in_force
 
 from . import ledger
 from .models import Institution, Settlement, SettlementSource, Voucher
@@ -45,19 +45,8 @@ if TYPE_CHECKING:
 
     from .settlement import SettlementView
 
-POLICY_TTL = 10.0
 KEY_TTL = 5.0
-_policies: dict[tuple[str, datetime.date], tuple[float, RegionPolicy]] = {}
 _institutions: dict[str, tuple[float, Institution | None]] = {}
-
-
-def policy_in_force(region_id: str, day: datetime.date) -> RegionPolicy:
-    hit = _policies.get((region_id, day))
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    policy = RegionPolicy.objects.in_force(region_id, day)
-    _policies[(region_id, day)] = (time.monotonic() + POLICY_TTL, policy)
-    return policy
 
 
 def institution_by_key_hash(key_hash: str) -> Institution | None:
@@ -69,11 +58,6 @@ def institution_by_key_hash(key_hash: str) -> Institution | None:
     return institution
 
 
-@receiver(post_save, sender=RegionPolicy)
-def _forget_policies(**_: Any) -> None:
-    _policies.clear()
-
-
 @receiver(post_save, sender=Institution)
 def _forget_institutions(**_: Any) -> None:
     _institutions.clear()
@@ -81,9 +65,10 @@ def _forget_institutions(**_: Any) -> None:
 
 # The balances a plan will need, read with the voucher: the patient's own and those of the
 # holders of their ACTIVE bindings (anyone else counts as 0 for plan_payment, which is safe).
+# = ANY(ARRAY(...)) rather than OR ... IN (...): the OR made PostgreSQL scan every account.
 _BALANCES_SQL = """, (SELECT coalesce(json_object_agg(a.person_id, a.balance_fen), '{}'::json)
    FROM payments_ledgeraccount a
-   WHERE a.kind = 'personal' AND (a.person_id = v.person_id OR a.person_id IN (
+   WHERE a.kind = 'personal' AND a.person_id = ANY (ARRAY(SELECT v.person_id UNION ALL
      SELECT b.holder_id FROM pooling_binding b WHERE b.beneficiary_id = v.person_id AND b.status = 'active')))"""
 
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from django.utils import timezone
 
 from accounts.models import InsuredPerson, RegionPolicy
+from accounts.policies import policy_in_force
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def ordered_sources(beneficiary: InsuredPerson, day: datetime.date | None = None
     if not beneficiary.is_active:
         bindings = []
     default: list[Any] = (["own"] if beneficiary.has_personal_account and beneficiary.is_active else []) + bindings
+    if len(default) < 2:  # nothing to order (the common case at the pharmacy till): no query
+        return default
     order = DeductionOrder.objects.filter(person=beneficiary).values_list("sources", flat=True).first()
     return apply_order(default, order or [])
 
@@ -141,7 +144,7 @@ def plan_payment(
             binding = source
             holder = binding.holder
             if holder.region_id not in policies:
-                policies[holder.region_id] = RegionPolicy.objects.in_force(holder.region_id, day)
+                policies[holder.region_id] = policy_in_force(holder.region_id, day)
             policy = policies[holder.region_id]
             if category not in (policy.allowed_categories or []):
                 continue

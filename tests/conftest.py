@@ -90,6 +90,16 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> Any:
+    """Policies are cached per process for a few seconds; each test starts with none cached."""
+    from accounts.policies import forget_policies
+
+    forget_policies()
+    yield
+    forget_policies()
+
+
+@pytest.fixture(autouse=True)
 def _clean_outbox() -> Any:
     channels.outbox.clear()
     yield
