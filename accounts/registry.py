@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .csvimport import RowError
 from .idnumbers import normalize_id_number, validate_id_number
 from .models import AuditChannel, InsuranceStatus, InsuredPerson, Region, Scheme, audit, normalize_phone
 
@@ -41,15 +42,6 @@ def on_person_changed(listener: PersonChangeListener) -> PersonChangeListener:
     if listener not in person_change_listeners:
         person_change_listeners.append(listener)
     return listener
-
-
-@dataclass
-class RowError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return _("line %(line)d: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 @dataclass

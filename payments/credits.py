@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.csvimport import RowError
 from accounts.idnumbers import validate_id_number
 from accounts.models import AuditChannel, InsuredPerson, audit
 
@@ -22,15 +23,6 @@ from .models import LedgerTransaction, TransactionKind
 
 HEADER = ["id_number", "amount_fen", "period", "reference"]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return _("line %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
 
 
 @dataclass

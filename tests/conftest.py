@@ -16,7 +16,9 @@ import os
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from accounts import channels
 from accounts.idnumbers import make_id_number
@@ -179,3 +181,20 @@ def require_redis() -> str:
             ok = False
     need(ok, "Redis (set REDIS_URL)")
     return url
+
+
+# -- English for assertions on messages ----------------------------------------------------------
+# The default language is Simplified Chinese; tests that read English text ask for it.
+
+
+@pytest.fixture
+def english() -> Any:
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def en_client(client: Any) -> Any:
+    """A browser that chose English (language cookie), as a citizen would with the switch."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

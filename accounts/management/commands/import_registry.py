@@ -1,30 +1,14 @@
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from accounts.registry import import_registry
+from accounts.csvimport import CsvImportCommand
+from accounts.registry import ImportResult, import_registry
 
 
-class Command(BaseCommand):
+class Command(CsvImportCommand):
     help = "Upsert insured persons from a UTF-8 CSV (id_number,name,phone,scheme,status,region_code)."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+    def run_import(self, text: str) -> ImportResult:
+        return import_registry(text)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise CommandError(f"{path}: no such file") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-        result = import_registry(text)
-        if not result.ok:
-            for error in result.errors:
-                self.stderr.write(f"line {error.line}: {error.reason}")
-            raise CommandError(f"{len(result.errors)} bad line(s); nothing was written.")
-        self.stdout.write(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}")
+    def summary(self, result: ImportResult) -> str:
+        return f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}"
