@@ -127,7 +127,11 @@ def plan_payment(
 
     at = at or timezone.now()
     day = timezone.localdate(at)
-    sources = ordered_sources(beneficiary, day)
+    if balances is not None and not set(balances) - {beneficiary.pk}:
+        # Every holder would count as balance 0 and could pay nothing: no need to read bindings.
+        sources: list[Any] = ["own"] if beneficiary.has_personal_account and beneficiary.is_active else []
+    else:
+        sources = ordered_sources(beneficiary, day)
     owners = [beneficiary if s == "own" else s.holder for s in sources]
     if balances is None:
         balances = ledger.balances_of(owners) if owners else {}

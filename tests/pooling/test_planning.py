@@ -158,3 +158,17 @@ def test_it_exposes_the_active_binding_of_a_pair(holder, mother):
     binding.save()
     assert active_binding(holder, mother) == binding
     assert active_binding(mother, holder) is None
+
+
+def test_it_pays_only_from_the_accounts_whose_balances_it_was_given(holder, django_assert_num_queries):
+    """The settlement passes the balances it read (or locked); a holder missing from them pays
+    nothing, so the planner need not even read the bindings."""
+    spouse = make_person("王丽", scheme="flexible")
+    make_binding(holder, spouse, "spouse")
+    credit(holder, 50_000)
+    with django_assert_num_queries(0):
+        plan = plan_payment(spouse, "pharmacy_drug", 30_000, balances={spouse.pk: 10_000})
+    assert _amounts(plan) == [("own", "王丽", 10_000, "balance")]
+    assert plan.remaining_fen == 20_000
+    plan = plan_payment(spouse, "pharmacy_drug", 30_000, balances={spouse.pk: 10_000, holder.pk: 50_000})
+    assert _amounts(plan) == [("own", "王丽", 10_000, "balance"), ("pooled", "张伟", 20_000, "")]
