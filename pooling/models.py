@@ -336,7 +336,7 @@ class GuideStep(models.Model):
     guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(_("position"), default=1)
     text = models.TextField(_("what to do"))
-    detail = models.TextField(_("more detail"), blank=True)
+    detail = models.TextField(_("the step in English"), blank=True, help_text=_("Shown to people who use the portal in English."))
 
     class Meta:
         ordering = ["position", "id"]
