@@ -213,3 +213,32 @@ def test_it_names_the_relative_by_sex_when_the_registry_knows_it():
                          birth_date=datetime.date(1980, 11, 11), person_id=12, sex="F")
     message, _advice = only(check(candidate=sister, relationship="sibling"), "candidate_not_active")
     assert message.startswith("Your sister's insurance is suspended")
+
+
+def _all_kinds_of_answer():
+    """Scenarios that between them produce most refusal codes and warnings."""
+    yield check(candidate=HOLDER, relationship="spouse")
+    yield check(holder=person(scheme="resident", status="suspended"),
+                candidate=person(status="terminated", region=SANYA, name="三亚", pk=3),
+                relationship="parent_in_law", pol=policy(allowed_relationships=["spouse", "parent", "child"]),
+                counts=Counts(active=5, pending=1, holder_balance_fen=0))
+    yield check(counts=Counts(pair_status="active"))
+    yield check(counts=Counts(cooling_until=TODAY + datetime.timedelta(days=3)))
+    yield check(candidate=person(birth="1990-01-01", pk=4), relationship="parent")
+    yield check(counts=Counts(holder_balance_fen=0))
+    yield check_binding(HOLDER, facts_from_checker("", "", "", 78, TODAY, insured=False), "parent", policy(), TODAY)
+
+
+def test_it_explains_every_reason_in_chinese_as_well_as_english():
+    seen = set()
+    for answer in _all_kinds_of_answer():
+        for reason in [*answer.reasons, *answer.warnings]:
+            seen.add(reason.code)
+            with override("en"):
+                english_text = (reason.message, reason.what_to_do)
+            with override("zh-hans"):
+                chinese_text = (reason.message, reason.what_to_do)
+            for en, zh in zip(english_text, chinese_text, strict=True):
+                assert zh != en, f"{reason.code} is not translated: {en}"
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), f"{reason.code} has no Chinese text: {zh}"
+    assert len(seen) >= 8, seen
