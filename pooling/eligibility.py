@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.idnumbers import age_on
@@ -141,11 +142,13 @@ class Answer:
 class _Lower:
     """Renders a lazy label in lower case when the message is rendered (not when built)."""
 
-    def __init__(self, *parts: Any, sep: str = ", ") -> None:
-        self.parts, self.sep = parts, sep
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
 
     def __str__(self) -> str:
-        return self.sep.join(str(p).lower() for p in self.parts)
+        # A list reads "配偶、父母、子女" in Chinese and "spouse, parent, child" in English.
+        sep = "、" if (get_language() or "").startswith("zh") else ", "
+        return sep.join(str(p).lower() for p in self.parts)
 
     def __eq__(self, other: object) -> bool:
         return str(self) == str(other)

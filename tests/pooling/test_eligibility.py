@@ -242,3 +242,12 @@ def test_it_explains_every_reason_in_chinese_as_well_as_english():
                 assert zh != en, f"{reason.code} is not translated: {en}"
                 assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), f"{reason.code} has no Chinese text: {zh}"
     assert len(seen) >= 8, seen
+
+
+def test_it_lists_allowed_relationships_the_chinese_way_in_chinese():
+    answer = check(relationship="sibling", pol=policy(allowed_relationships=["spouse", "parent", "child"]))
+    reason = next(r for r in answer.reasons if r.code == "relationship_not_allowed")
+    with override("zh-hans"):
+        assert "配偶、父母、子女" in reason.message
+    with override("en"):
+        assert "spouse, parent, child" in reason.message
