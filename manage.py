@@ -7,8 +7,15 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - load the settings now, so a bad value is reported as such
+    except ImproperlyConfigured as exc:
+        # Django would otherwise carry on and fail later with an unrelated "Models aren't loaded yet".
+        sys.exit(f"Configuration error: {exc}\nOn a development machine set DJANGO_DEBUG=1 (make run does).")
     execute_from_command_line(sys.argv)
 
 
