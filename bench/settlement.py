@@ -214,8 +214,42 @@ def start_server(workers: int, threads: int) -> subprocess.Popen:
 Request = Callable[[int, int], tuple[str, str, bytes | None, dict[str, str]]]
 
 
-def run_load(clients: int, seconds: float, make: Request, warmup: float = 1.0) -> dict:
-    """``clients`` threads, each with one keep-alive connection, for ``seconds`` (after a warm-up)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_groups(server: subprocess.Popen) -> dict[str, list[int]]:
+    """The gunicorn processes and PostgreSQL's processes, to split CPU time between them."""
+    groups: dict[str, list[int]] = {"gunicorn": [], "postgres": []}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        pgid = int(stat.rsplit(")", 1)[1].split()[2])
+        if pgid == server.pid:
+            groups["gunicorn"].append(int(entry.name))
+        elif cmdline.startswith(b"postgres") or b"/postgres" in cmdline.split(b"\0")[0]:
+            groups["postgres"].append(int(entry.name))
+    return groups
+
+
+def run_load(clients: int, seconds: float, make: Request, server: subprocess.Popen, warmup: float = 1.0) -> dict:
+    """``clients`` threads, each with one keep-alive connection, for ``seconds`` (after a warm-up).
+
+    Also the CPU time the server, PostgreSQL and this client process spent per request.
+    """
     stop_at = time.perf_counter() + warmup + seconds
     measure_from = time.perf_counter() + warmup
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -256,17 +290,24 @@ def run_load(clients: int, seconds: float, make: Request, warmup: float = 1.0) -
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
     for t in threads:
         t.start()
+    time.sleep(max(0.0, measure_from - time.perf_counter()))
+    groups = process_groups(server)
+    cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    client_before = time.process_time()
     for t in threads:
         t.join()
+    cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in groups.items()}
+    cpu["client"] = time.process_time() - client_before
     flat = sorted(x for per in latencies for x in per)
     if not flat:
-        return {"rps": 0.0, "p50": 0.0, "p99": 0.0, "n": 0, "errors": sum(errors), "statuses": statuses}
+        return {"rps": 0.0, "p50": 0.0, "p99": 0.0, "n": 0, "errors": sum(errors), "statuses": statuses, "cpu": cpu}
     elapsed = min(seconds, max(x for x in flat) + seconds) if flat else seconds
     return {
         "rps": len(flat) / elapsed,
         "p50": statistics.median(flat) * 1000,
         "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000,
         "n": len(flat), "errors": sum(errors), "statuses": statuses,
+        "cpu": {name: seconds * 1000 / len(flat) for name, seconds in cpu.items()},  # ms per request
     }
 
 
@@ -313,11 +354,13 @@ def main() -> int:
             ("select view, 10,000 rows", select_spread),
             ("settlement, spread", settle(per_client_spread)),
         ):
-            results[name] = run_load(args.clients, args.seconds, make)
+            results[name] = run_load(args.clients, args.seconds, make, server)
         print(f"\n{args.clients} clients, {args.workers} gunicorn workers x {args.threads} threads, {args.seconds:.0f} s each\n")
-        print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}   CPU ms per request: gunicorn / postgres / client")
         for name, r in results.items():
-            print(f"{name:28}{r['rps']:9.0f}{r['p50']:9.1f}{r['p99']:9.1f}{r['errors']:8d}")
+            cpu = r["cpu"]
+            print(f"{name:28}{r['rps']:9.0f}{r['p50']:9.1f}{r['p99']:9.1f}{r['errors']:8d}"
+                  f"   {cpu['gunicorn']:.2f} / {cpu['postgres']:.2f} / {cpu['client']:.2f}")
         hot = results["settlement, hot holder"]["rps"] / max(1.0, results["select view, one row"]["rps"])
         spread = results["settlement, spread"]["rps"] / max(1.0, results["select view, 10,000 rows"]["rps"])
         p99 = max(results["settlement, hot holder"]["p99"], results["settlement, spread"]["p99"])

@@ -28,14 +28,15 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.utils import timezone, translation
+from django.utils import translation
 
-from accounts.policies import policy_in_force
+from pooling.planning import SOURCES_SQL, SourcesRead, read_sources
 
 from . import ledger
 from .models import Institution, Settlement, SettlementSource, Voucher
@@ -63,54 +64,51 @@ def _forget_institutions(**_: Any) -> None:
     _institutions.clear()
 
 
-# The balances a plan will need, read with the voucher: the patient's own and those of the
-# holders of their ACTIVE bindings (anyone else counts as 0 for plan_payment, which is safe).
+# What a payment will need, read with the voucher (``v``) in the same query: the balances of
+# the patient and of the holders of their ACTIVE bindings (anyone else counts as 0 for
+# plan_payment, which is safe), those bindings and the deduction order (pooling's SOURCES_SQL),
+# and the holders' languages for spending notices.
 # = ANY(ARRAY(...)) rather than OR ... IN (...): the OR made PostgreSQL scan every account.
-_BALANCES_SQL = """, (SELECT coalesce(json_object_agg(a.person_id, a.balance_fen), '{}'::json)
+_HOLDERS = "SELECT b.holder_id FROM pooling_binding b WHERE b.beneficiary_id = v.person_id AND b.status = 'active'"
+_READ_SQL = f""", (SELECT coalesce(json_object_agg(a.person_id, a.balance_fen), '{{}}'::json)
    FROM payments_ledgeraccount a
-   WHERE a.kind = 'personal' AND a.person_id = ANY (ARRAY(SELECT v.person_id UNION ALL
-     SELECT b.holder_id FROM pooling_binding b WHERE b.beneficiary_id = v.person_id AND b.status = 'active')))"""
+   WHERE a.kind = 'personal' AND a.person_id = ANY (ARRAY(SELECT v.person_id UNION ALL {_HOLDERS})))
+ , {SOURCES_SQL.format(person="v.person_id")}
+ , (SELECT coalesce(json_object_agg(u.person_id, u.language), '{{}}'::json)
+   FROM accounts_user u WHERE u.person_id = ANY (ARRAY({_HOLDERS})))"""  # noqa: S608 - constant SQL, no input
 
 
-def find_voucher_and_balances(code: str) -> tuple[Voucher | None, dict[int, int] | None]:
-    """The voucher, and on PostgreSQL the balances its payment may draw on, in one query."""
+@dataclass(frozen=True)
+class PaymentRead:
+    """What the fast path read beside the voucher (PostgreSQL only)."""
+
+    balances: dict[int, int]  # person id -> balance of their personal account
+    sources: SourcesRead
+    languages: dict[int, str]  # holder's person id -> the language of their spending notices
+
+
+def find_voucher_and_read(code: str) -> tuple[Voucher | None, PaymentRead | None]:
+    """The voucher, and on PostgreSQL what its payment needs, in one query."""
     from .vouchers import find_voucher
 
     if connection.vendor != "postgresql":
         return find_voucher(code), None
-    voucher = find_voucher(code, _BALANCES_SQL)
+    voucher = find_voucher(code, _READ_SQL)
     if voucher is None:
         return None, None
-    raw = voucher.extra[0] or {}  # type: ignore[attr-defined]
-    return voucher, {int(k): int(v) for k, v in raw.items()}
+    balances, sources_json, languages = voucher.extra  # type: ignore[attr-defined]
+    sources = read_sources(sources_json)
+    return voucher, PaymentRead(
+        balances={int(k): int(v) for k, v in balances.items()},
+        sources=sources,
+        # Holders who never signed up have no language of their own: notices go out in Chinese.
+        languages={b.holder_id: languages.get(str(b.holder_id)) or "zh-hans" for b in sources.bindings},
+    )
 
 
-def applies(plan: PaymentPlan, category: str) -> bool:
+def applies(plan: PaymentPlan) -> bool:
     """May this plan be written without locking first? (PostgreSQL, no spending-based cap.)"""
-    if connection.vendor != "postgresql":
-        return False
-    pooled = [s for s in plan.steps if s.source == "pooled" and s.binding_id is not None]
-    if not pooled:
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.holder_id, b.monthly_cap_fen, b.annual_cap_fen, p.region_id, u.language"
-            " FROM pooling_binding b JOIN accounts_insuredperson p ON p.id = b.holder_id"
-            " LEFT JOIN accounts_user u ON u.person_id = b.holder_id WHERE b.id = ANY(%s)",
-            [[s.binding_id for s in pooled]],
-        )
-        caps = cursor.fetchall()
-    # The holder's language for the spending notice, read here rather than once more later.
-    languages = {holder_id: language for holder_id, _m, _a, _r, language in caps}
-    for step in pooled:
-        step.owner._notice_language = languages.get(step.owner.pk) or "zh-hans"  # type: ignore[attr-defined]
-    day = timezone.localdate()
-    for _holder, monthly, annual, region_id, _language in caps:
-        if monthly is not None or annual is not None:
-            return False
-        if policy_in_force(region_id, day).annual_cap_fen is not None:
-            return False
-    return True
+    return connection.vendor == "postgresql" and not any(step.spending_capped for step in plan.steps)
 
 
 _STATEMENT = """
@@ -176,6 +174,7 @@ def settle(
     now: datetime.datetime,
     record_id: int | None,
     notice: Callable[[SettlementSource, Settlement, Institution], tuple[Any, Any, dict[str, Any]]],
+    languages: dict[int, str] | None = None,
 ) -> SettlementView | None:
     """Write the payment in one statement. None: a balance moved meanwhile, plan again.
 
@@ -206,7 +205,9 @@ def settle(
     for src in sources:
         if src.source == "pooled":
             subject, body, values = notice(src, settlement, institution)
-            notices.append((src.owner.pk, _render(src.owner, subject, values), _render(src.owner, body, values)))
+            language = (languages or {}).get(src.owner.pk)
+            notices.append((src.owner.pk, _render(src.owner, subject, values, language),
+                            _render(src.owner, body, values, language)))
     params: dict[str, Any] = {
         "now": now, "voucher": voucher.pk, "institution": institution.pk, "patient": patient.pk,
         "category": plan.category, "amount": plan.amount_fen, "paid": paid, "reference": reference,
@@ -254,11 +255,10 @@ def _deliver(notification_id: int) -> None:
         logging.getLogger(__name__).warning("broker unavailable; notification %s left for relay", notification_id)
 
 
-def _render(person: Any, text: Any, params: dict[str, Any]) -> str:
-    """As accounts.notifications.render_in_language, with the language read by ``applies``."""
+def _render(person: Any, text: Any, params: dict[str, Any], language: str | None) -> str:
+    """As accounts.notifications.render_in_language, with the language read beside the voucher."""
     from accounts.notifications import render_in_language
 
-    language = getattr(person, "_notice_language", None)
     if language is None:
         return render_in_language(person, text, params)
     with translation.override(language):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditChannel, SpendingCategory, audit
 from accounts.notifications import notify
+from accounts.policies import policy_in_force
 from pooling.planning import plan_payment
 
 from . import fastpath, idempotency, ledger
@@ -83,24 +84,26 @@ def settle(
         ) % {"category": category})
     if type(amount_fen) is not int or not 0 < amount_fen <= MAX_AMOUNT_FEN:
         raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
-    voucher, balances = fastpath.find_voucher_and_balances(voucher_code)
+    voucher, read = fastpath.find_voucher_and_read(voucher_code)
     try:
         check_usable(voucher, now)
     except VoucherError as exc:
         raise SettlementError(exc.code, exc.message) from None
     assert voucher is not None
     patient = voucher.person
-    policy = fastpath.policy_in_force(patient.region_id, timezone.localdate(now))
+    policy = policy_in_force(patient.region_id, timezone.localdate(now))
     if category not in (policy.allowed_categories or []):
         raise SettlementError("category_not_allowed", _(
             "In the patient's region, medical-insurance accounts may not pay for %(category)s."
         ) % {"category": category_label(category)})
     for attempt in range(3):
         # First with the balances read beside the voucher; after a refused overdraft, fresh ones.
-        plan = plan_payment(patient, category, amount_fen, now, balances if attempt == 0 else None)
-        if not fastpath.applies(plan, category):
+        plan = plan_payment(patient, category, amount_fen, now,
+                            read.balances if read and attempt == 0 else None, read.sources if read else None)
+        if not fastpath.applies(plan):
             break
-        view = fastpath.settle(institution, voucher, plan, reference, now, record_id, spending_notice_text)
+        view = fastpath.settle(institution, voucher, plan, reference, now, record_id, spending_notice_text,
+                               read.languages if read else None)
         if view is not None:
             return view
     return _settle_locked(institution, voucher, patient, category, amount_fen, reference, now, record_id,

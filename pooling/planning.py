@@ -3,7 +3,7 @@
 CONTRACT shared by the pooling and payments apps (payments/settlement.py executes plans; the
 beneficiary's preview page shows them). Implemented by the pooling app.
 
-    plan_payment(beneficiary, category, amount_fen, at, balances=None) -> PaymentPlan
+    plan_payment(beneficiary, category, amount_fen, at, balances=None, sources_read=None) -> PaymentPlan
 
 - Sources in the beneficiary's chosen order; default: their own personal account first (if they
   have one), then each holder pooling to them, oldest binding first.
@@ -15,6 +15,12 @@ beneficiary's preview page shows them). Implemented by the pooling app.
   far is read from payments.ledger (spent_from), never from bindings.
 - ``balances``: {person_id: fen} to use instead of reading the ledger (the settlement passes
   the balances of the rows it has locked); a person missing from it counts as balance 0.
+- ``sources_read``: the beneficiary's bindings and chosen order as read by ``SOURCES_SQL`` and
+  ``read_sources`` (the settlement reads them in the same query as the e-voucher) instead of
+  reading them here. The same filters and order apply.
+- A step's ``spending_capped`` says its room depends on spending so far (a monthly or annual
+  cap of the binding, or the policy's annual cap): such a step must be planned under the
+  paying account's lock (payments.fastpath).
 - ``remaining_fen`` is what the patient pays in cash. A step may have amount_fen 0 (shown in
   the preview as "¥0 from ..."); the settlement skips zero steps when it posts.
 """
@@ -39,6 +45,7 @@ class PlanStep:
     relationship: str | None  # the beneficiary's relationship to the holder ("parent"), None for own
     amount_fen: int  # what this source pays in this plan
     limit_reason: str = ""  # why it pays less than asked: "balance", "per_payment_cap", "monthly_cap", ...
+    spending_capped: bool = False  # a cap of this source depends on spending so far
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ LIMIT_MONTHLY = "monthly_cap"
 LIMIT_ANNUAL = "annual_cap"
 LIMIT_POLICY_ANNUAL = "policy_annual_cap"
 LIMIT_NOT_NEEDED = "not_needed"
+SPENDING_LIMITS = (LIMIT_MONTHLY, LIMIT_ANNUAL, LIMIT_POLICY_ANNUAL)  # rooms computed from spending so far
 
 
 def month_start(at: datetime.datetime) -> datetime.datetime:
@@ -80,27 +88,84 @@ def year_start(at: datetime.datetime) -> datetime.datetime:
     return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def ordered_sources(beneficiary: InsuredPerson, day: datetime.date | None = None) -> list[Any]:
+@dataclass(frozen=True)
+class SourcesRead:
+    """A beneficiary's ACTIVE bindings (oldest first, with their holders) and chosen order."""
+
+    bindings: list[Any]
+    order: list[str] | None
+
+
+# The same rows as ordered_sources' ORM reads, as one JSON value, for a caller's own query:
+# {person} is an SQL expression for the beneficiary's id. Holders come with the fields the
+# planner and the settlement use; the others are deferred (read on access).
+_BINDING_FIELDS = ("id", "holder_id", "beneficiary_id", "relationship", "status", "end_date",
+                   "per_payment_cap_fen", "monthly_cap_fen", "annual_cap_fen")
+_HOLDER_FIELDS = ("id", "name", "scheme", "status", "died_on", "region_id")
+_COLUMNS = ", ".join([f"b.{f}" for f in _BINDING_FIELDS] + [f"h.{f}" for f in _HOLDER_FIELDS])
+SOURCES_SQL = (
+    f"json_build_object('bindings', (SELECT coalesce(json_agg(json_build_array({_COLUMNS})"  # noqa: S608 - constants
+    " ORDER BY b.activated_at, b.created_at, b.id), '[]'::json)"
+    " FROM pooling_binding b JOIN accounts_insuredperson h ON h.id = b.holder_id"
+    " WHERE b.beneficiary_id = {person} AND b.status = 'active'),"
+    " 'order', (SELECT d.sources FROM pooling_deductionorder d WHERE d.person_id = {person}))"
+)
+
+
+def read_sources(value: dict[str, Any]) -> SourcesRead:
+    """Bindings with their holders from a SOURCES_SQL value (as model instances)."""
+    from .models import Binding
+
+    bindings = []
+    n = len(_BINDING_FIELDS)
+    for row in value["bindings"]:
+        b, h = dict(zip(_BINDING_FIELDS, row[:n], strict=True)), dict(zip(_HOLDER_FIELDS, row[n:], strict=True))
+        b["end_date"] = _date_or_none(b["end_date"])
+        h["died_on"] = _date_or_none(h["died_on"])
+        binding = _from_db(Binding, b)
+        binding.holder = _from_db(InsuredPerson, h)
+        bindings.append(binding)
+    return SourcesRead(bindings, value.get("order"))
+
+
+def _date_or_none(text: str | None) -> datetime.date | None:
+    return None if text is None else datetime.date.fromisoformat(text)
+
+
+def _from_db(model: Any, values: dict[str, Any]) -> Any:
+    """An instance as loaded from the database with only these fields (the others deferred)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]  # from_db wants this order
+    return model.from_db("default", names, [values[name] for name in names])
+
+
+def ordered_sources(
+    beneficiary: InsuredPerson, day: datetime.date | None = None, read: SourcesRead | None = None
+) -> list[Any]:
     """The beneficiary's sources in order: "own" (if they have an account) and bindings.
 
     Includes only bindings that can pay on ``day`` (active, not past their end date, holder
     active with a personal account, beneficiary active). Bindings come with their holder.
+    ``read``: the rows already read by the caller (SOURCES_SQL); no query then.
     """
     from .models import Binding, DeductionOrder
 
     day = day or timezone.localdate()
-    bindings = [
-        b for b in Binding.objects.active().for_beneficiary(beneficiary).select_related("holder").order_by(
+    if read is not None:
+        candidates = read.bindings
+    else:
+        candidates = list(Binding.objects.active().for_beneficiary(beneficiary).select_related("holder").order_by(
             "activated_at", "created_at", "id"
-        )
-        if b.is_usable_on(day) and b.holder.is_active and b.holder.has_personal_account
-    ]
+        ))
+    bindings = [b for b in candidates if b.is_usable_on(day) and b.holder.is_active and b.holder.has_personal_account]
     if not beneficiary.is_active:
         bindings = []
     default: list[Any] = (["own"] if beneficiary.has_personal_account and beneficiary.is_active else []) + bindings
     if len(default) < 2:  # nothing to order (the common case at the pharmacy till): no query
         return default
-    order = DeductionOrder.objects.filter(person=beneficiary).values_list("sources", flat=True).first()
+    if read is not None:
+        order = read.order
+    else:
+        order = DeductionOrder.objects.filter(person=beneficiary).values_list("sources", flat=True).first()
     return apply_order(default, order or [])
 
 
@@ -121,17 +186,18 @@ def plan_payment(
     amount_fen: int,
     at: datetime.datetime | None = None,
     balances: dict[int, int] | None = None,
+    sources_read: SourcesRead | None = None,
 ) -> PaymentPlan:
     """Split a payment over the beneficiary's sources (see the module docstring)."""
     from payments import ledger
 
     at = at or timezone.now()
     day = timezone.localdate(at)
-    if balances is not None and not set(balances) - {beneficiary.pk}:
+    if balances is not None and sources_read is None and not set(balances) - {beneficiary.pk}:
         # Every holder would count as balance 0 and could pay nothing: no need to read bindings.
         sources: list[Any] = ["own"] if beneficiary.has_personal_account and beneficiary.is_active else []
     else:
-        sources = ordered_sources(beneficiary, day)
+        sources = ordered_sources(beneficiary, day, sources_read)
     owners = [beneficiary if s == "own" else s.holder for s in sources]
     if balances is None:
         balances = ledger.balances_of(owners) if owners else {}
@@ -141,6 +207,7 @@ def plan_payment(
     policies: dict[str, RegionPolicy] = {}
     steps: list[PlanStep] = []
     for source in sources:
+        capped = False
         if source == "own":
             limits = [(left_in.get(beneficiary.pk, 0), LIMIT_BALANCE)]
             owner, binding_id, relationship, kind = beneficiary, None, None, "own"
@@ -154,6 +221,7 @@ def plan_payment(
                 continue
             limits = [(left_in.get(holder.pk, 0), LIMIT_BALANCE)]
             limits += _cap_room(binding, policy, beneficiary, at, remaining)
+            capped = any(reason in SPENDING_LIMITS for _limit, reason in limits)
             owner, binding_id, relationship, kind = holder, binding.pk, binding.relationship, "pooled"
         room = min(limit for limit, _reason in limits)
         pay = max(0, min(remaining, room))
@@ -162,7 +230,7 @@ def plan_payment(
             reason = LIMIT_NOT_NEEDED
         elif pay < remaining:
             reason = next(r for limit, r in limits if limit == room)
-        steps.append(PlanStep(kind, owner, binding_id, relationship, pay, reason))  # type: ignore[arg-type]
+        steps.append(PlanStep(kind, owner, binding_id, relationship, pay, reason, capped))  # type: ignore[arg-type]
         left_in[owner.pk] = left_in.get(owner.pk, 0) - pay
         remaining -= pay
     return PaymentPlan(beneficiary=beneficiary, category=category, amount_fen=max(0, int(amount_fen)), steps=steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -172,3 +173,66 @@ def test_it_pays_only_from_the_accounts_whose_balances_it_was_given(holder, djan
     assert plan.remaining_fen == 20_000
     plan = plan_payment(spouse, "pharmacy_drug", 30_000, balances={spouse.pk: 10_000, holder.pk: 50_000})
     assert _amounts(plan) == [("own", "王丽", 10_000, "balance"), ("pooled", "张伟", 20_000, "")]
+
+
+def _read_with_sql(person):
+    """The sources as the settlement reads them beside the e-voucher (pooling.planning.SOURCES_SQL)."""
+    from django.db import connection
+
+    from pooling.planning import SOURCES_SQL, read_sources
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {SOURCES_SQL.format(person='%s')}", [person.pk, person.pk])
+        (value,) = cursor.fetchone()
+    return read_sources(value if isinstance(value, dict) else json.loads(value))
+
+
+def test_sources_read_in_one_sql_query_plan_exactly_like_the_orm_reads(require_postgres, holder, django_assert_num_queries):
+    """The settlement reads bindings and the chosen order with the voucher, in its own query:
+    every filter and the order must come out as when the planner reads them itself."""
+    spouse = make_person("王丽", scheme="flexible", birth="1977-06-08")
+    father = make_person("张建国", birth="1946-01-15")
+    sister = make_person("张敏", birth="1980-11-11")
+    brother = make_person("张强", birth="1978-01-01")
+    dead = make_person("赵六", birth="1940-02-02")
+    old = timezone.now() - datetime.timedelta(days=30)
+    for person in (spouse, holder, father, sister, brother, dead):
+        credit(person, 10_000)
+    make_binding(holder, spouse, "spouse", activated_at=old, per_payment_cap_fen=4_000)
+    make_binding(father, spouse, "parent_in_law", status=BindingStatus.PAUSED)
+    make_binding(sister, spouse, "parent_in_law", end_date=timezone.localdate() - datetime.timedelta(days=1))
+    newest = make_binding(brother, spouse, "parent_in_law", activated_at=timezone.now(),
+                          end_date=timezone.localdate() + datetime.timedelta(days=3))
+    make_binding(dead, spouse, "parent_in_law", activated_at=old)
+    dead.died_on = timezone.localdate() - datetime.timedelta(days=2)
+    dead.save()
+
+    from_orm = plan_payment(spouse, "pharmacy_drug", 25_000)
+    read = _read_with_sql(spouse)
+    with django_assert_num_queries(0):  # (the region's policy is cached by now)
+        from_sql = plan_payment(spouse, "pharmacy_drug", 25_000, balances={p.pk: 10_000 for p in (spouse, holder, brother)},
+                                sources_read=read)
+    expected = [("own", "王丽", 10_000, "balance"), ("pooled", "张伟", 4_000, "per_payment_cap"),
+                ("pooled", "张强", 10_000, "balance")]
+    assert _amounts(from_sql) == _amounts(from_orm) == expected
+
+    DeductionOrder.objects.create(person=spouse, sources=[f"binding:{newest.pk}", "own"])
+    read = _read_with_sql(spouse)
+    assert _amounts(plan_payment(spouse, "pharmacy_drug", 12_000, sources_read=read)) == _amounts(
+        plan_payment(spouse, "pharmacy_drug", 12_000)
+    ) == [("pooled", "张强", 10_000, "balance"), ("own", "王丽", 2_000, ""), ("pooled", "张伟", 0, "not_needed")]
+    # A holder read this way still loads what was not read, on access.
+    assert read.bindings[0].holder.birth_date is not None
+
+
+def test_it_says_which_steps_depend_on_spending_so_far(holder, mother):
+    """Such steps must be planned under the paying account's lock (payments.fastpath)."""
+    father = make_person("张建国", birth="1946-01-15")
+    credit(holder, 100_000)
+    credit(father, 100_000)
+    make_binding(holder, mother, per_payment_cap_fen=1_000)
+    assert [s.spending_capped for s in plan_payment(mother, "pharmacy_drug", 3_000).steps] == [False]
+    make_binding(father, mother, "spouse", monthly_cap_fen=50_000)
+    assert [s.spending_capped for s in plan_payment(mother, "pharmacy_drug", 3_000).steps] == [False, True]
+    RegionPolicy.objects.create(region_id=HAIKOU, effective_from=datetime.date(2024, 1, 1), annual_cap_fen=500_000)
+    assert [s.spending_capped for s in plan_payment(mother, "pharmacy_drug", 3_000).steps] == [True, True]
