@@ -123,26 +123,34 @@ def _idempotency_key(request: HttpRequest) -> str:
 
 
 def _idempotent(request: HttpRequest, institution: Institution, payload: dict[str, Any],
-                work: Callable[[int], SettlementView], status: int) -> JsonResponse:
-    """Run ``work`` once per (institution, Idempotency-Key); replays get the stored response."""
+                work: Callable[[idempotency.Claim], SettlementView], status: int) -> JsonResponse:
+    """Run ``work`` once per (institution, Idempotency-Key); replays get the stored response.
+
+    ``work`` takes the claim on the key in its first query and stores its response with the
+    record, in its own transaction (see payments.idempotency).
+    """
     key = _idempotency_key(request)
     fp = idempotency.fingerprint(request.method or "", request.path, payload)
-    outcome = idempotency.begin(institution, key, fp)
-    if outcome.conflict == "different_request":
-        return error(409, "idempotency_conflict",
-                     _("This Idempotency-Key was already used with a different request. Use a new key."))
-    if outcome.conflict == "in_flight":
-        return error(409, "idempotency_conflict",
-                     _("A request with this Idempotency-Key is still being processed. Retry in a moment."))
-    if outcome.replay is not None:
-        replay_status, body = outcome.replay
-        return ok(replay_status, body, **{"Idempotent-Replayed": "true"})
-    record_id = outcome.record_id
-    assert record_id is not None
+    claim = idempotency.Claim(institution.pk, key, fp)
     try:
-        view = work(record_id)  # stores the response with the record, in the work's transaction
+        try:
+            view = work(claim)
+        except idempotency.Taken:
+            outcome = idempotency.begin(institution, key, fp)
+            if outcome.conflict == "different_request":
+                return error(409, "idempotency_conflict",
+                             _("This Idempotency-Key was already used with a different request. Use a new key."))
+            if outcome.conflict == "in_flight":
+                return error(409, "idempotency_conflict",
+                             _("A request with this Idempotency-Key is still being processed. Retry in a moment."))
+            if outcome.replay is not None:
+                replay_status, body = outcome.replay
+                return ok(replay_status, body, **{"Idempotent-Replayed": "true"})
+            claim.record_id = outcome.record_id  # the earlier record went away (or was stale): run
+            view = work(claim)
     except BaseException:
-        idempotency.abort(record_id)
+        if claim.record_id is not None:
+            idempotency.abort(claim.record_id)
         raise
     return ok(status, settlement_json(view))
 
@@ -171,7 +179,7 @@ def settlements(request: HttpRequest, institution: Institution) -> JsonResponse:
     reference = _require_str(data, "reference", 100)
     return _idempotent(
         request, institution, data,
-        lambda record: settle(institution, voucher, category, amount, reference, record_id=record), 201,
+        lambda claim: settle(institution, voucher, category, amount, reference, claim=claim), 201,
     )
 
 
@@ -180,7 +188,7 @@ def settlement_refund(request: HttpRequest, institution: Institution, pk: str) -
     data = _json_body(request)
     amount = None if data.get("amount_fen") is None else _amount(data.get("amount_fen"))
     return _idempotent(
-        request, institution, data, lambda record: refund(institution, int(pk), amount, record_id=record), 201
+        request, institution, data, lambda claim: refund(institution, int(pk), amount, claim=claim), 201
     )
 
 

@@ -37,8 +37,10 @@ from django.dispatch import receiver
 from django.utils import translation
 
 from pooling.planning import SOURCES_SQL, SourcesRead, read_sources
+from portal.db import prepared_cursor
 
 from . import ledger
+from .idempotency import Claim
 from .models import Institution, Settlement, SettlementSource, Voucher
 
 if TYPE_CHECKING:
@@ -87,13 +89,14 @@ class PaymentRead:
     languages: dict[int, str]  # holder's person id -> the language of their spending notices
 
 
-def find_voucher_and_read(code: str) -> tuple[Voucher | None, PaymentRead | None]:
-    """The voucher, and on PostgreSQL what its payment needs, in one query."""
+def find_voucher_and_read(code: str, claim: Claim | None = None) -> tuple[Voucher | None, PaymentRead | None]:
+    """The voucher, and on PostgreSQL what its payment needs, in one query (which also takes
+    the idempotency ``claim``, see vouchers.find_voucher)."""
     from .vouchers import find_voucher
 
     if connection.vendor != "postgresql":
         return find_voucher(code), None
-    voucher = find_voucher(code, _READ_SQL)
+    voucher = find_voucher(code, _READ_SQL, claim)
     if voucher is None:
         return None, None
     balances, sources_json, languages = voucher.extra  # type: ignore[attr-defined]
@@ -227,7 +230,7 @@ def settle(
     try:
         # A lone statement is its own transaction (inside a test's transaction: a savepoint).
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(_STATEMENT, params)
                 row = cursor.fetchone()
             if row is None:

@@ -1,8 +1,14 @@
 """Idempotency keys of the settlement API: one record per (institution, key).
 
-``begin`` commits an in-flight record before any work (its own tiny transaction), so a second
-request with the same key sees it; the work stores the response with ``complete`` inside its
+A request first claims its key: it commits an in-flight record before any work, so a second
+request with the same key sees it. The work stores the response with ``complete`` inside its
 own transaction; a failure calls ``abort`` so the key may be retried.
+
+The work takes its ``Claim`` itself, in its first query where it can (a settlement inserts the
+record in the statement that reads the e-voucher: one round trip less on every payment), or
+with ``Claim.take``. If the key was taken already, ``Taken`` sends the caller to ``begin``,
+which tells a replay (the stored response), a different request or one still in flight (409),
+or a record that went away meanwhile (the work runs after all).
 """
 
 from __future__ import annotations
@@ -10,11 +16,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
+
+from portal.db import prepared_cursor
 
 from .models import IdempotencyRecord, IdempotencyState, Institution
 
@@ -43,9 +50,46 @@ _INSERT = (
 )
 
 
+class Taken(Exception):
+    """The key has a record already: ``begin`` decides what to answer."""
+
+
+@dataclass
+class Claim:
+    """The right to run one request under (institution, key), once taken (``record_id``)."""
+
+    institution_id: int
+    key: str
+    fingerprint: str
+    now: datetime.datetime = field(default_factory=timezone.now)
+    record_id: int | None = None
+
+    # For a work's first statement: "WITH <CTE> SELECT (SELECT id FROM claim), ..." with
+    # ``params`` first; then ``took`` with what that column read.
+    CTE = f"claim AS ({_INSERT})"
+
+    def params(self) -> list[Any]:
+        return [self.institution_id, self.key, self.fingerprint, IdempotencyState.IN_FLIGHT, self.now]
+
+    def took(self, record_id: int | None) -> int:
+        if record_id is None:
+            raise Taken
+        self.record_id = record_id
+        return record_id
+
+    def take(self) -> int:
+        """Take the claim in a statement of its own (unless it is held already)."""
+        if self.record_id is not None:
+            return self.record_id
+        with prepared_cursor() as cursor:
+            cursor.execute(_INSERT, self.params())
+            row = cursor.fetchone()
+        return self.took(row[0] if row else None)
+
+
 def begin(institution: Institution, key: str, fp: str, now: datetime.datetime | None = None) -> Outcome:
     now = now or timezone.now()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_INSERT, [institution.pk, key, fp, IdempotencyState.IN_FLIGHT, now])
         row = cursor.fetchone()
     if row is not None:

@@ -63,14 +63,14 @@ def settle(
     reference: str,
     *,
     now: datetime.datetime | None = None,
-    record_id: int | None = None,
+    claim: idempotency.Claim | None = None,
 ) -> SettlementView:
     """Charge the patient behind ``voucher_code`` for ``amount_fen`` of ``category`` care.
 
     Sources pay in the patient's deduction order within balances and caps; what they cannot
     cover is ``remaining_fen`` (paid by the patient in cash). Raises SettlementError.
-    ``record_id``: the API's idempotency record, completed with the response in the same
-    transaction.
+    ``claim``: the API's idempotency key, taken in the first query (idempotency.Taken if it
+    was taken already) and completed with the response in the payment's transaction.
 
     Two ways to the same result (see ``fastpath``): when no source has a cap that depends on
     spending so far, the plan computed without locks is written in one statement whose
@@ -78,13 +78,15 @@ def settle(
     we plan again); otherwise the accounts are locked first and the plan computed under lock.
     """
     now = now or timezone.now()
+    # The claim first: a key used before is answered from its record whatever this body says.
+    voucher, read = fastpath.find_voucher_and_read(voucher_code, claim)
+    record_id = claim.take() if claim is not None else None  # (taken already by the read on PostgreSQL)
     if category not in API_CATEGORIES or not may_charge(institution, category):
         raise SettlementError("category_not_allowed", _(
             "This institution cannot charge the category %(category)s to medical-insurance accounts."
         ) % {"category": category})
     if type(amount_fen) is not int or not 0 < amount_fen <= MAX_AMOUNT_FEN:
         raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
-    voucher, read = fastpath.find_voucher_and_read(voucher_code)
     try:
         check_usable(voucher, now)
     except VoucherError as exc:
@@ -195,10 +197,13 @@ def refund(
     amount_fen: int | None = None,
     *,
     now: datetime.datetime | None = None,
-    record_id: int | None = None,
+    claim: idempotency.Claim | None = None,
 ) -> SettlementView:
-    """Return up to what is still refundable to the sources, newest-charged first."""
+    """Return up to what is still refundable to the sources, newest-charged first.
+
+    ``claim``: the API's idempotency key, as for ``settle``."""
     now = now or timezone.now()
+    record_id = claim.take() if claim is not None else None
     if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
         raise SettlementError("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."), 400)
     with transaction.atomic():

@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import crypto
 from accounts.models import AuditChannel, InsuredPerson, audit
+from portal.db import prepared_cursor
 
+from .idempotency import Claim
 from .models import Voucher
 
 VOUCHER_SECONDS = 5 * 60
@@ -90,11 +92,13 @@ def grouped(code: str) -> str:
     return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
-def find_voucher(code: str, extra_sql: str = "") -> Voucher | None:
+def find_voucher(code: str, extra_sql: str = "", claim: Claim | None = None) -> Voucher | None:
     """The voucher with this code (whatever its state), with its person.
 
     ``extra_sql``: more columns to read in the same query on PostgreSQL (``v`` is the voucher,
     ``p`` the person); their values are set on the voucher as ``extra``.
+    ``claim``: an idempotency claim to take in the same statement on PostgreSQL (raises
+    idempotency.Taken if the key has a record already; a malformed code reads nothing).
     """
     code = normalize_code(code)
     if not code.isdigit() or len(code) != CODE_DIGITS:
@@ -104,15 +108,25 @@ def find_voucher(code: str, extra_sql: str = "") -> Voucher | None:
     # The hottest read of a payment: plain SQL, no query compilation (same rows as above).
     v_fields, p_fields = Voucher._meta.concrete_fields, InsuredPerson._meta.concrete_fields
     columns = ", ".join([f"v.{f.column}" for f in v_fields] + [f"p.{f.column}" for f in p_fields])
-    sql = (
-        f"SELECT {columns}{extra_sql}"  # noqa: S608 - names from the models and callers, never from input
-        f" FROM {Voucher._meta.db_table} v JOIN {InsuredPerson._meta.db_table} p ON p.id = v.person_id"
-        " WHERE v.code_hash = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [code_hash(code)])
+    tables = f"{Voucher._meta.db_table} v JOIN {InsuredPerson._meta.db_table} p ON p.id = v.person_id"
+    claiming = claim is not None and claim.record_id is None
+    if claiming:
+        assert claim is not None
+        # A row even for an unknown code, to say whether the claim was taken.
+        sql = (f"WITH {claim.CTE} SELECT (SELECT id FROM claim), {columns}{extra_sql}"  # noqa: S608 - as below
+               f" FROM (SELECT 1) AS one LEFT JOIN ({tables}) ON v.code_hash = %s")
+        params = [*claim.params(), code_hash(code)]
+    else:
+        sql = f"SELECT {columns}{extra_sql} FROM {tables} WHERE v.code_hash = %s"  # noqa: S608 - names from models
+        params = [code_hash(code)]
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
+    if claiming:
+        assert claim is not None and row is not None
+        claim.took(row[0])
+        row = row[1:]
+    if row is None or row[0] is None:
         return None
     n, m = len(v_fields), len(v_fields) + len(p_fields)
     voucher = Voucher.from_db("default", [f.attname for f in v_fields], row[:n])

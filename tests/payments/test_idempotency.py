@@ -86,3 +86,24 @@ def test_refunds_are_idempotent_too(hospital, holder):
     again = hospital.refund(created["id"], 1_000, idem="r1")
     assert again.json() == first.json()
     assert ledger.balance_of(holder) == 7_000
+
+
+@pytest.mark.parametrize("change", [{"amount_fen": 10**12}, {"voucher": "12"}, {"category": "cosmetics"}])
+def test_a_used_key_is_answered_from_its_record_before_the_new_body_is_checked(hospital, holder, change):
+    """The key is claimed in the payment's first query: a reused key with a different (even
+    invalid) body is a conflict, not a validation error about the new body."""
+    credit(holder, 10_000)
+    code = voucher_for(holder)
+    assert hospital.post("/api/v1/settlements", body(code), idem="once").status_code == 201
+    response = hospital.post("/api/v1/settlements", {**body(code), **change}, idem="once")
+    assert response.status_code == 409 and response.json()["error"] == "idempotency_conflict"
+    assert ledger.balance_of(holder) == 9_000
+
+
+def test_a_malformed_code_is_refused_and_the_key_stays_free(hospital, holder):
+    credit(holder, 10_000)
+    refused = hospital.post("/api/v1/settlements", body("not-a-code"), idem="k3")
+    assert refused.status_code == 422 and refused.json()["error"] == "voucher_invalid"
+    assert not IdempotencyRecord.objects.filter(key="k3").exists()
+    assert hospital.post("/api/v1/settlements", body(voucher_for(holder)), idem="k3").status_code == 201
+    assert ledger.balance_of(holder) == 9_000
