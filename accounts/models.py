@@ -469,7 +469,7 @@ class AuditEvent(models.Model):
         InsuredPerson, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
     )
     channel = models.CharField(max_length=10, choices=AuditChannel.choices)
-    action = models.CharField(max_length=60, db_index=True)
+    action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=60, blank=True)
     before = models.JSONField(null=True, blank=True)
@@ -480,7 +480,9 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        # Actions are matched exactly, so a plain index (db_index on a CharField would add a
+        # second, LIKE-pattern index that every write maintains for nothing).
+        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["action"], name="audit_action")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

@@ -140,7 +140,8 @@ class LedgerEntry(models.Model):
     """
 
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    # (No index of its own: the two indexes below start with the account.)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
     amount_fen = models.BigIntegerField()
     patient = models.ForeignKey(InsuredPerson, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     category = models.CharField(max_length=20, blank=True, choices=SpendingCategory.choices)
@@ -177,7 +178,8 @@ class IdempotencyRecord(models.Model):
     request deletes its row, so the caller may retry with the same key.
     """
 
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    # (Indexed by the (institution, key) unique constraint.)
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     state = models.CharField(max_length=10, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT)
@@ -241,7 +243,8 @@ class Settlement(models.Model):
     The ledger transaction that moved the money has reference ``settlement:<id>``.
     """
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="settlements")
+    # (Indexed by (institution, -created_at) below.)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="settlements", db_index=False)
     patient = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="settlements")
     category = models.CharField(max_length=20, choices=SpendingCategory.choices)
     amount_fen = models.BigIntegerField()
@@ -281,7 +284,8 @@ class Settlement(models.Model):
 class SettlementSource(models.Model):
     """The part of a settlement one personal account paid, in the order it was charged."""
 
-    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="sources")
+    # (Indexed by the (settlement, position) unique constraint.)
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="sources", db_index=False)
     position = models.PositiveSmallIntegerField()
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="+")
