@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import translation
 
+from accounts.notifications import deliver_after_commit
 from pooling.planning import SOURCES_SQL, SourcesRead, read_sources
 from portal.db import prepared_cursor
 
@@ -237,8 +236,7 @@ def settle(
                 raise SettlementError("voucher_invalid", voucher_gone())
             if len(row[1] or []) != len(sources):
                 raise IntegrityError("a paying account disappeared")
-            for notification_id in row[2] or []:
-                transaction.on_commit(functools.partial(_deliver, notification_id))
+            deliver_after_commit(row[2] or [])
     except IntegrityError:
         return None  # an overdraft refused by the database: a concurrent payment came first
     settlement.pk = row[0]
@@ -246,16 +244,6 @@ def settle(
         src.account_id = account_id
         src.settlement_id = settlement.pk
     return view
-
-
-def _deliver(notification_id: int) -> None:
-    """Enqueue delivery as accounts.notifications.notify does; the relay covers a lost enqueue."""
-    from accounts.tasks import deliver_notification_task
-
-    try:
-        deliver_notification_task.delay(notification_id)
-    except Exception:
-        logging.getLogger(__name__).warning("broker unavailable; notification %s left for relay", notification_id)
 
 
 def _render(person: Any, text: Any, params: dict[str, Any], language: str | None) -> str:

@@ -298,6 +298,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("PORTAL_CELERY_EAGER", "0")
+# Notifications are handed to the broker by a background thread of each process, gathered for
+# this long (accounts.notifications); off in tests, which deliver on the committing thread.
+NOTIFICATION_COURIER = envbool("PORTAL_NOTIFICATION_COURIER", "0" if TESTING else "1")
+NOTIFICATION_GATHER_SECONDS = envint("PORTAL_NOTIFICATION_GATHER_MS", 20) / 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}  # filled in by portal/celery.py
 

@@ -116,3 +116,36 @@ def test_it_notifies_many_people_once_and_enqueues_in_batches(
     assert Notification.objects.filter(kind="bulk").count() == 250
     assert [len(b) for b in batches[:3]] == [100, 100, 50]
     assert len({pk for b in batches for pk in b}) == 250
+
+
+def test_the_courier_enqueues_from_its_own_thread_in_one_batch(
+    db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """With the courier on (as outside tests), a committing request does not publish to the
+    broker itself: the courier thread does, and ids committed close together go as one task."""
+    import threading
+
+    from accounts import notifications
+
+    settings.NOTIFICATION_COURIER = True
+    settings.NOTIFICATION_GATHER_SECONDS = 0.2
+    calls: list[tuple[str, list[int]]] = []
+    done = threading.Event()
+
+    def record(ids: Any) -> bool:
+        calls.append((threading.current_thread().name, list(ids)))
+        done.set()
+        return True
+
+    monkeypatch.setattr(notifications, "enqueue_delivery", record)
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.deliver_after_commit([11])
+        notifications.deliver_after_commit([12, 13])
+        assert calls == []  # nothing before the commit
+    assert done.wait(5)
+    assert calls == [("notification-courier", [11, 12, 13])]
+    done.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications.deliver_after_commit([14])
+    assert done.wait(5)
+    assert calls[1:] == [("notification-courier", [14])]
