@@ -404,20 +404,29 @@ class Notification(models.Model):
     outbox); delivery happens afterwards in Celery, once per (notification, channel).
     """
 
-    person = models.ForeignKey(InsuredPerson, on_delete=models.CASCADE, related_name="notifications")
+    person = models.ForeignKey(
+        InsuredPerson, on_delete=models.CASCADE, related_name="notifications", db_index=False  # (the inbox index)
+    )
     kind = models.CharField(max_length=50)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     link = models.CharField(max_length=300, blank=True)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
-    relayed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    relayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
+        # Every payment from a relative writes a notification: only the indexes that are read.
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="one_notification_per_event")]
+        indexes = [
+            models.Index(fields=["person", "-created_at"], name="notification_inbox"),
+            # The outbox relay's rows only (they leave the index once delivered).
+            models.Index(fields=["created_at"], condition=Q(relayed_at__isnull=True), name="notification_outbox"),
+        ]
 
     def __str__(self) -> str:
         return self.subject

@@ -404,6 +404,9 @@ def main() -> int:
             ) if args.only in (None, case)
         ]
         runs: dict[str, list[dict]] = {name: [] for _case, name, _make in cases}
+        print("  warming up (each case for 2 s, not measured)", flush=True)
+        for _case, _name, make in cases:
+            run_load(args.clients, 1.0, make, server)
         for round_no in range(1, args.rounds + 1):
             print(f"  round {round_no} of {args.rounds}:", end="", flush=True)
             for _case, name, make in cases:
