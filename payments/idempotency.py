@@ -64,9 +64,13 @@ class Claim:
     now: datetime.datetime = field(default_factory=timezone.now)
     record_id: int | None = None
 
-    # For a work's first statement: "WITH <CTE> SELECT (SELECT id FROM claim), ..." with
-    # ``params`` first; then ``took`` with what that column read.
+    # For a work's first statement: "WITH <CTE> SELECT <COLUMNS>, ..." with ``params`` first;
+    # then ``took`` with the first column. That statement's commit does not wait for the disk
+    # (synchronous_commit off for its transaction only): losing an in-flight record in a
+    # crash loses nothing, as the work itself commits later, durably, and the log is written
+    # in order, so the work's commit writes the record too. The work's own commit waits.
     CTE = f"claim AS ({_INSERT})"
+    COLUMNS = "(SELECT id FROM claim), set_config('synchronous_commit', 'off', true)"
 
     def params(self) -> list[Any]:
         return [self.institution_id, self.key, self.fingerprint, IdempotencyState.IN_FLIGHT, self.now]

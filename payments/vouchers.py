@@ -113,7 +113,7 @@ def find_voucher(code: str, extra_sql: str = "", claim: Claim | None = None) -> 
     if claiming:
         assert claim is not None
         # A row even for an unknown code, to say whether the claim was taken.
-        sql = (f"WITH {claim.CTE} SELECT (SELECT id FROM claim), {columns}{extra_sql}"  # noqa: S608 - as below
+        sql = (f"WITH {claim.CTE} SELECT {claim.COLUMNS}, {columns}{extra_sql}"  # noqa: S608 - as below
                f" FROM (SELECT 1) AS one LEFT JOIN ({tables}) ON v.code_hash = %s")
         params = [*claim.params(), code_hash(code)]
     else:
@@ -125,7 +125,7 @@ def find_voucher(code: str, extra_sql: str = "", claim: Claim | None = None) -> 
     if claiming:
         assert claim is not None and row is not None
         claim.took(row[0])
-        row = row[1:]
+        row = row[2:]
     if row is None or row[0] is None:
         return None
     n, m = len(v_fields), len(v_fields) + len(p_fields)

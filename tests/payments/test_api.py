@@ -249,3 +249,32 @@ def test_a_payment_from_an_uncapped_account_takes_two_queries(
         assert hospital.settle(own, 1_000).status_code == 201
     with django_assert_num_queries(4):
         assert hospital.settle(pooled, 1_000).json()["paid_fen"] == 1_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_claim_of_the_key_commits_without_waiting_for_the_disk(require_postgres, hospital, holder):
+    """The statement that claims the idempotency key and reads the voucher commits
+    asynchronously (an in-flight record may be lost in a crash, nothing else); the payment's
+    own commit, and everything after it on the connection, waits for the disk as usual."""
+    from django.db import connection
+
+    from payments.models import IdempotencyRecord
+
+    credit(holder, 10_000)
+    statements = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert hospital.settle(voucher_for(holder), 1_000).status_code == 201
+    [claim] = [sql for sql in statements if "INSERT INTO payments_idempotencyrecord" in sql]
+    [payment] = [sql for sql in statements if "INSERT INTO payments_ledgerentry" in sql]
+    assert "synchronous_commit" in claim
+    assert "synchronous_commit" not in payment
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert IdempotencyRecord.objects.get().state == "done"
+    assert ledger.balance_of(holder) == 9_000
