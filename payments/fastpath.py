@@ -1,8 +1,13 @@
-"""The settlement's fast path on PostgreSQL: one statement writes a whole payment.
+"""The settlement's fast path on PostgreSQL: one statement reads, one statement writes a payment.
 
 Why: a payment touches a voucher, a settlement with its sources, a ledger transaction with its
 entries, an audit row and the idempotency record. Written one ORM query at a time, that is a
 dozen round trips and most of the request's CPU, and a hot account stays locked for all of it.
+
+The read (``find_voucher_and_read``) claims the idempotency key and reads the voucher with all
+its plan needs: balances, the patient's bindings with their holders and deduction order
+(pooling.planning.SOURCES_SQL) and the holders' languages for spending notices. The planner
+then runs without a query, and ``settle`` writes. Both are prepared statements (portal/db.py).
 
 How it stays correct without locking first:
 - the plan is computed from committed balances (no lock), then one INSERT ... statement with

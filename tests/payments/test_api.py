@@ -278,3 +278,22 @@ def test_only_the_claim_of_the_key_commits_without_waiting_for_the_disk(require_
         assert cursor.fetchone()[0] == "on"
     assert IdempotencyRecord.objects.get().state == "done"
     assert ledger.balance_of(holder) == 9_000
+
+
+@pytest.mark.parametrize("language, subject", [("en", "李秀英 paid ¥25.00 from your account"),
+                                                ("zh-hans", "李秀英从您的账户支付了 ¥25.00")])
+def test_the_spending_notice_is_written_in_the_holders_language(hospital, holder, mother, language, subject):
+    holder.user.language = language
+    holder.user.save()
+    credit(holder, 10_000)
+    bind(holder, mother, "parent")
+    assert hospital.settle(voucher_for(mother), 2_500).json()["paid_fen"] == 2_500
+    assert Notification.objects.get(person=holder, kind="spending").subject == subject
+
+
+def test_a_holder_who_never_signed_up_is_told_in_chinese(hospital, mother):
+    registry_only = make_person("王建国", birth="1960-01-01")
+    credit(registry_only, 10_000)
+    bind(registry_only, mother, "parent")
+    assert hospital.settle(voucher_for(mother), 2_500).json()["paid_fen"] == 2_500
+    assert Notification.objects.get(person=registry_only).subject == "李秀英从您的账户支付了 ¥25.00"
