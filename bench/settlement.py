@@ -34,6 +34,8 @@ Latest run, 2026-11-23 21:30 UTC, 8 clients, 2 gthread workers x 1 thread, 5 rou
     spread: 49% of the select view (target 35%)   rounds: 38%, 61%, 40%, 49%, 49%
     settlement p99 80 ms (target < 100 ms); ledger invariants after the run: OK; no errors
 
+Another default run (5 rounds) of the final code, SELECT view ~760 req/s:
+    hot 35% (31, 29, 37, 39, 35), spread 43% (25, 37, 52, 54, 43), p99 68 ms
 Other runs of the same code within the hour (3 rounds each; medians, with the rounds):
     hot 34% (34, 21, 35), spread 25% (25, 20, 53), p99 104 ms   <- below target on spread
     hot 40% (44, 24, 40), spread 43% (43, 38, 47), p99 59 ms
