@@ -4,9 +4,15 @@
 import os
 import sys
 
+# Commands that only read or write source files (migrations, message catalogues) run with the
+# development defaults, so they work on a checkout without any configuration.
+SOURCE_COMMANDS = {"makemigrations", "makemessages", "compilemessages"}
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    if len(sys.argv) > 1 and sys.argv[1] in SOURCE_COMMANDS:
+        os.environ.setdefault("DJANGO_DEBUG", "1")
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line

@@ -40,6 +40,16 @@ def test_it_refuses_to_start_without_a_secret_when_debug_is_off():
     assert "DJANGO_SECRET_KEY is required" in result.stderr
 
 
+def test_migrations_match_the_models_on_a_checkout_without_configuration():
+    """makemigrations needs no secret: it runs with the development defaults; a server does not."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "DATABASE_", "REDIS_"))}
+    result = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+                            env=clean, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+    assert "DJANGO_SECRET_KEY is required" in _manage("migrate", "--check").stderr
+
+
 def test_it_refuses_a_short_secret_when_debug_is_off():
     result = _manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": "too-short"})
     assert result.returncode != 0
