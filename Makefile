@@ -24,6 +24,7 @@ run: install
 
 test: install
 	mkdir -p var test-artifacts
+	@bash scripts/ensure_test_tools.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -176,8 +176,12 @@ def reverse(txn: LedgerTransaction, memo: str = "") -> LedgerTransaction:
 
 
 @transaction.atomic
-def credit_personal_account(person: InsuredPerson, amount_fen: int, reference: str, memo: str = "") -> LedgerTransaction:
-    """A monthly contribution (划入). Idempotent by reference: a repeat returns the original."""
+def credit_personal_account(
+    person: InsuredPerson, amount_fen: int, reference: str, memo: str = "", at: datetime.datetime | None = None
+) -> LedgerTransaction:
+    """A monthly contribution (划入). Idempotent by reference: a repeat returns the original.
+
+    ``at``: when it was booked (a bureau import of an earlier period, or demo history)."""
     existing = LedgerTransaction.objects.filter(kind=TransactionKind.CREDIT, reference=reference).first()
     if existing is not None:
         return existing
@@ -191,6 +195,7 @@ def credit_personal_account(person: InsuredPerson, amount_fen: int, reference: s
         [Line(source, -amount_fen), Line(account, amount_fen, person)],
         reference=reference,
         memo=memo,
+        at=at,
     )
 
 

@@ -87,8 +87,11 @@ def premium_options(holder: InsuredPerson, bindings: list[Any], year: int | None
 
 def pay_resident_premium(
     holder: InsuredPerson, relative: InsuredPerson, year: int, *, actor: Any = None, channel: str = AuditChannel.WEB,
+    now: datetime.datetime | None = None,
 ) -> PremiumPayment:
-    """Pay ``relative``'s resident premium for ``year`` from ``holder``'s personal account."""
+    """Pay ``relative``'s resident premium for ``year`` from ``holder``'s personal account.
+
+    ``now``: when it is booked (default: now; the demo books last month's history)."""
     if year not in (timezone.localdate().year, premium_year()):
         raise PremiumError(_("Premiums can be paid for the current or the coming year only."))
     binding = active_binding(holder, relative)
@@ -112,12 +115,13 @@ def pay_resident_premium(
                 payer=holder, relative=relative, year=year, amount_fen=amount, binding_id=binding.pk,
                 relationship=binding.relationship, channel=channel,
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                **({"created_at": now} if now else {}),
             )
             ledger.post(
                 TransactionKind.PREMIUM,
                 [ledger.Line(account, -amount, relative, "resident_premium"),
                  ledger.Line(fund, amount, relative, "resident_premium")],
-                reference=f"premium:{payment.pk}", memo=f"resident premium {year}",
+                reference=f"premium:{payment.pk}", memo=f"resident premium {year}", at=now,
             )
             audit("premium.pay", channel=channel, actor=actor, on_behalf_of=holder, obj=payment,
                   after={"relative": relative.pk, "year": year, "amount_fen": amount})

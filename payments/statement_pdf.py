@@ -1,7 +1,9 @@
 """The PDF of a monthly statement, with correct Chinese text.
 
-fpdf2 embeds (a subset of) Noto Sans CJK SC from Debian's fonts-noto-cjk, a TrueType/OpenType
-collection: the face is picked by name, not by a guessed index. PDFs are made lazily, on the
+fpdf2 embeds (a subset of) Noto Sans CJK SC, a TrueType/OpenType collection: the face is picked
+by name, not by a guessed index. Debian's fonts-noto-cjk is preferred where present (it has a
+bold face); otherwise the pinned PyPI package noto-cjk-sans-otc, so a PDF works wherever the
+portal's requirements are installed. PDFs are made lazily, on the
 first download, and kept on the statement, so the monthly run itself stays fast.
 """
 
@@ -60,10 +62,20 @@ def _face_index(path: str) -> int:
     return 0
 
 
+def _packaged_font() -> Path | None:
+    """The regular face shipped by the pinned PyPI package (requirements.txt)."""
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:
+        return None
+    path = Path(str(FONT_PATH))
+    return path if path.exists() else None
+
+
 def fonts() -> tuple[tuple[Path, int], tuple[Path, int] | None]:
-    regular = _find(REGULAR_FILES)
+    regular = _find(REGULAR_FILES) or _packaged_font()
     if regular is None:
-        raise FontMissing("no CJK font found: install Debian's fonts-noto-cjk (or set PORTAL_PDF_FONT)")
+        raise FontMissing("no CJK font found: pip install -r requirements.txt (noto-cjk-sans-otc) or set PORTAL_PDF_FONT")
     bold = _find(BOLD_FILES)
     return (regular, _face_index(str(regular))), ((bold, _face_index(str(bold))) if bold else None)
 

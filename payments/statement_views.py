@@ -6,6 +6,8 @@ that the statement exists).
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,6 +19,8 @@ from accounts.models import User
 from .models import MonthlyStatement
 from .statement_view_model import statement_page
 from .statements import StatementError, parse_month
+
+logger = logging.getLogger(__name__)
 
 LIGHT_FIELDS = ("pdf", "by_person", "by_category")
 
@@ -56,10 +60,15 @@ def statement_detail(request: HttpRequest, month: str) -> HttpResponse:
 @never_cache
 @login_required
 def statement_pdf(request: HttpRequest, month: str) -> HttpResponse:
-    from .statement_pdf import filename, pdf_for
+    from .statement_pdf import FontMissing, filename, pdf_for
 
     statement = _own_statement(request, month, with_pdf=True)
-    data = pdf_for(statement, translation.get_language() or "zh-hans")
+    try:
+        data = pdf_for(statement, translation.get_language() or "zh-hans")
+    except FontMissing:
+        logger.error("statement PDF not made: no CJK font installed (see requirements.txt)")
+        # Plain words instead of a server error; the HTML statement has the same figures.
+        return render(request, "payments/statement_pdf_unavailable.html", {"statement": statement})
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename(statement)}"'
     return response

@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from portal.observability import connect_task_logging
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
@@ -20,6 +22,7 @@ def _make_broker_folders(sender: Celery, **_: object) -> None:
         for key in ("data_folder_in", "processed_folder", "control_folder"):
             os.makedirs(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]), exist_ok=True)
 app.autodiscover_tasks()
+connect_task_logging()  # one log line per task, with the request id of the request that enqueued it
 
 app.conf.beat_schedule = {
     "relay-notification-outbox": {

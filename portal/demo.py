@@ -37,7 +37,7 @@ class DemoPerson:
 
 PEOPLE = [
     DemoPerson("holder", "张伟", HAIKOU, "1975-03-12", 11, "employee", "active", "13900000001", True,
-               "holder, employee scheme, balance ¥3,200"),
+               "holder, employee scheme; last month's statement under 对账单"),
     DemoPerson("spouse", "王丽", HAIKOU, "1977-06-08", 22, "flexible", "active", "13900000002", True,
                "his wife, flexible employment, her own balance ¥800"),
     DemoPerson("mother", "李秀英", HAIKOU, "1948-09-30", 42, "resident", "active", "13900000003", True,

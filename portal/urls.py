@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import views
+from . import health, views
 
 portal_patterns = (
     [
@@ -15,6 +15,8 @@ portal_patterns = (
 )
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include(portal_patterns)),
     path("accounts/", include("accounts.urls")),
     path("pooling/", include("pooling.urls")),

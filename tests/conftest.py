@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,14 @@ HAIKOU = "460100"
 SANYA = "460200"
 CHANGSHA = "430100"
 PASSWORD = "Correct-Horse-42"
+
+# Debian's chromium drives the browser journeys (never a downloaded browser). Set
+# PORTAL_TEST_CHROMIUM to another path to try the suite as on a machine without it.
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+BROWSER_MISSING = (
+    f"browser journeys skipped: Debian's chromium is not installed at {CHROMIUM}; "
+    "install it with `apt-get install chromium poppler-utils` (make test does this when run as root)"
+)
 
 _sequence = itertools.count(101)
 
@@ -198,3 +207,18 @@ def en_client(client: Any) -> Any:
     """A browser that chose English (language cookie), as a citizen would with the switch."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without chromium the browser journeys are skipped with one reason; in CI they fail."""
+    if Path(CHROMIUM).exists() or _in_ci():
+        return
+    skip = pytest.mark.skip(reason=BROWSER_MISSING)
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not Path(CHROMIUM).exists() and not _in_ci():
+        terminalreporter.write_line(BROWSER_MISSING)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from accounts import channels
-from tests.conftest import make_citizen, make_person
+from tests.conftest import CHROMIUM, make_citizen, make_person
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -30,10 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     playwright_sync = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium (/usr/bin/chromium) is needed for the browser journeys")
     with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SANYA, make_citizen, make_person
+from tests.conftest import CHROMIUM, SANYA, make_citizen, make_person
 from tests.e2e.test_foundation_journey import (
     CHROMIUM_ARGS,
     SHOTS,
@@ -33,7 +33,7 @@ PASSWORD = "Sunny-Garden-2026"
 def chromium() -> Iterator[Any]:
     playwright_sync = pytest.importorskip("playwright.sync_api")
     with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

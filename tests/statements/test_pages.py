@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.models import User
 from payments.models import MonthlyStatement
 from payments.statements import run_sync
+from tests.conftest import need
 
 from .conftest import BEFORE, MONTH, at, credit, open_account, pay, premium, refund
 
@@ -72,8 +73,8 @@ def test_it_lists_all_statements_of_the_holder(statement: MonthlyStatement, hold
     assert "2025-10" not in login(mother).get("/statements/").content.decode().replace("/statements/", "")
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
 def test_it_downloads_a_pdf_with_correct_chinese_text(statement: MonthlyStatement, holder: Any) -> None:
+    need(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext)")
     client = login(holder)
     response = client.get("/statements/2025-10/pdf/")
     assert response.status_code == 200
@@ -108,7 +109,6 @@ def test_it_renders_the_pdf_in_the_readers_language(statement: MonthlyStatement,
     response = login(holder).get("/statements/2025-10/pdf/", HTTP_ACCEPT_LANGUAGE="en")
     path = tmp_path / "en.pdf"
     path.write_bytes(response.content)
-    if shutil.which("pdftotext") is None:
-        pytest.skip("poppler-utils missing")
+    need(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext)")
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
     assert "October 2025" in text and "张伟" in text
