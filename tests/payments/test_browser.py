@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import CHROMIUM
 from django.conf import settings
 
 from accounts.models import RegionPolicy
 from payments.premiums import pay_resident_premium, premium_year
+from tests.conftest import CHROMIUM
 
 from .conftest import bind, credit, voucher_for
 

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import CHROMIUM
 from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
 from payments.statements import run_sync
+from tests.conftest import CHROMIUM
 
 from .conftest import BEFORE, MONTH, at, credit, open_account, pay, premium, refund
 
