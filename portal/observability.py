@@ -71,7 +71,7 @@ class RequestMiddleware:
             response["X-Request-ID"] = rid
             if not static:
                 match = getattr(request, "resolver_match", None)
-                route = (match.route or match.view_name) if match is not None else "-"
+                route = match.route if match is not None else "-"  # the pattern, never the path
                 request_logger.info(
                     "%s /%s %s %.1fms role=%s", request.method, route, response.status_code,
                     (time.monotonic() - started) * 1000, role_of(request),

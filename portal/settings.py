@@ -60,6 +60,21 @@ elif not DEBUG and len(SECRET_KEY) < 50:
 # default they are derived from the secret key so that a fresh install works.
 FIELD_ENCRYPTION_KEY = os.environ.get("PORTAL_FIELD_ENCRYPTION_KEY", "")
 LOOKUP_HASH_KEY = os.environ.get("PORTAL_LOOKUP_HASH_KEY", "")
+if FIELD_ENCRYPTION_KEY:
+    import base64
+    import binascii
+
+    try:
+        _key_ok = len(base64.urlsafe_b64decode(FIELD_ENCRYPTION_KEY.encode())) == 32
+    except (binascii.Error, ValueError):
+        _key_ok = False
+    if not _key_ok:
+        raise ImproperlyConfigured(
+            "PORTAL_FIELD_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes): make one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+if LOOKUP_HASH_KEY and len(LOOKUP_HASH_KEY) < 32:
+    raise ImproperlyConfigured("PORTAL_LOOKUP_HASH_KEY must be at least 32 characters long")
 
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if not DEBUG and not TESTING and not ALLOWED_HOSTS:
@@ -277,6 +292,8 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
+# The worker keeps the portal's logging (one line per task with its request id, portal.observability).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

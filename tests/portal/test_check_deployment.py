@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import need
 
@@ -66,7 +67,7 @@ def test_it_reports_each_problem_of_an_unsound_deployment_with_its_fix(tmp_path:
 
 
 def test_it_reports_unreachable_services_and_shared_keys(tmp_path: Path) -> None:
-    key = secrets.token_urlsafe(32)
+    key = Fernet.generate_key().decode()
     result = _manage("check_deployment", **_production(
         tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:1/none", REDIS_URL="redis://127.0.0.1:1/0",
         PORTAL_FIELD_ENCRYPTION_KEY=key, PORTAL_LOOKUP_HASH_KEY=key,
@@ -95,7 +96,7 @@ def test_a_sound_deployment_has_no_problem(tmp_path: Path) -> None:
     try:
         env = _production(
             tmp_path, DATABASE_URL=f"{admin}/{name}", REDIS_URL=redis_url,
-            PORTAL_FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32), PORTAL_LOOKUP_HASH_KEY=secrets.token_urlsafe(32),
+            PORTAL_FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), PORTAL_LOOKUP_HASH_KEY=secrets.token_urlsafe(32),
             PORTAL_SMS_SENDER="accounts.channels.HttpSmsSender", PORTAL_SMS_GATEWAY_URL="https://sms.example.gov.cn/send",
         )
         assert _manage("migrate", "--noinput", **env).returncode == 0
@@ -111,3 +112,9 @@ def test_a_sound_deployment_has_no_problem(tmp_path: Path) -> None:
 def test_plain_http_is_fine_on_loopback_only(tmp_path: Path, hosts: str) -> None:
     result = _manage("check_deployment", **_production(tmp_path, DJANGO_HTTPS="0", DJANGO_ALLOWED_HOSTS=hosts))
     assert "DJANGO_HTTPS=0" not in result.stdout
+
+
+def test_a_field_key_that_is_not_a_fernet_key_stops_the_process(tmp_path: Path) -> None:
+    result = _manage("check", **_production(tmp_path, PORTAL_FIELD_ENCRYPTION_KEY="not-a-key"))
+    assert result.returncode != 0
+    assert "PORTAL_FIELD_ENCRYPTION_KEY must be a Fernet key" in result.stderr
