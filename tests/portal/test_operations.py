@@ -155,3 +155,28 @@ def test_each_request_is_logged_once_with_its_id_and_role_and_no_personal_number
     assert re.match(r"^GET /counter/ \d{3} [\d.]+ms role=citizen$", text), text
     assert number not in caplog.text
     assert re.fullmatch(r"[0-9a-f]{32}", lines[1].request_id)  # type: ignore[attr-defined]
+
+
+def test_the_pdf_font_comes_from_the_pinned_package_where_debian_has_none(
+    demo: dict[str, InsuredPerson], monkeypatch: Any, tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+
+    from payments import statement_pdf
+    from payments.demo import last_month
+    from payments.models import MonthlyStatement
+    from tests.conftest import need
+
+    monkeypatch.setattr(statement_pdf, "FONT_DIRS", [])  # as on a machine without fonts-noto-cjk
+    (regular, _index), bold = statement_pdf.fonts()
+    assert "noto_cjk_sans_otc" in str(regular) and bold is None
+    statement = MonthlyStatement.objects.get(account__person=demo["holder"], month=last_month())
+    data = statement_pdf.render_statement_pdf(statement, "zh-hans")
+    need(shutil.which("pdftotext") is not None, "poppler-utils (pdftotext)")
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    assert "张伟" in text and "李秀英" in text
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True).stdout
+    assert "NotoSansCJK" in fonts
