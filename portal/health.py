@@ -47,11 +47,21 @@ def check_migrations() -> str | None:
     return None
 
 
+def broker_url() -> str:
+    from portal.celery import app
+
+    return str(app.conf.broker_write_url or app.conf.broker_url)
+
+
 def check_broker(timeout: float = 2.0) -> str | None:
+    """Open a fresh connection (never the app's pool, which requests share) and close it."""
+    from kombu import Connection
+
     from portal.celery import app
 
     try:
-        with app.connection_for_write() as connection:
+        with Connection(broker_url(), connect_timeout=timeout,
+                        transport_options=dict(app.conf.broker_transport_options or {})) as connection:
             connection.ensure_connection(max_retries=0, timeout=timeout)  # type: ignore[call-arg]
     except Exception as exc:
         return f"broker unreachable: {type(exc).__name__}"

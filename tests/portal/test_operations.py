@@ -31,11 +31,8 @@ def test_readyz_is_ready_with_database_migrations_and_broker(client: Client) -> 
 
 
 def test_readyz_says_why_when_the_broker_is_down(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from portal.celery import app
-
     # Nothing listens on port 1: the real connection attempt fails.
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_write_url", None)
+    monkeypatch.setattr(health, "broker_url", lambda: "redis://127.0.0.1:1/0")
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
