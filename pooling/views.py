@@ -415,10 +415,14 @@ def guide(request: HttpRequest, channel: str, purpose: str = GuidePurpose.POOLIN
 
 def how_to(request: HttpRequest) -> HttpResponse:
     region = _viewer_region(request)
-    return render(request, "pooling/how_to.html", {"guides": Guide.objects.for_region(region)})
+    return render(request, "pooling/how_to.html", {
+        "guides": Guide.objects.for_region(region), "policy": RegionPolicy.objects.in_force(region),
+    })
 
 
 def faq(request: HttpRequest) -> HttpResponse:
-    return render(request, "pooling/faq.html", {"default_max": RegionPolicy.national_default().max_beneficiaries})
+    """Answers in plain words; the figures (ages, days, counts) are those of the viewer's region, else national."""
+    policy = RegionPolicy.objects.in_force(_viewer_region(request))
+    return render(request, "pooling/faq.html", {"default_max": policy.max_beneficiaries, "policy": policy})
 
 
