@@ -19,6 +19,7 @@ from accounts.models import Region
 from pooling.guide_data import GUIDES, refresh_guides
 from pooling.migrations import _guides_v1
 from pooling.models import Guide, GuideStep
+from tests.conftest import _in_ci
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ HALF_WIDTH = re.compile(r"[,:;()!?]")
 
 def _seed_text() -> str:
     if not SEEDS.is_dir():
-        if os.environ.get("CI"):
+        if _in_ci():
             pytest.fail(f"The seed documents are missing: {SEEDS}")
         pytest.skip(f"The seed documents are not here ({SEEDS}).")
     return "\n".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
@@ -212,3 +213,26 @@ def test_a_fresh_database_holds_the_corrected_guides():
     if wechat is None:
         pytest.skip("A transactional test before this one flushed the migration's rows.")
     assert wechat.title_en and wechat.steps.filter(text__contains="授权激活").exists()
+
+
+def test_bureau_staff_add_a_regional_guide_in_both_languages_in_admin(client, bureau_clerk, guides):
+    client.force_login(bureau_clerk)
+    form = client.get(reverse("admin:pooling_guide_add")).content.decode()
+    assert 'name="title_en"' in form and 'name="summary_en"' in form and 'name="note_en"' in form
+    response = client.post(reverse("admin:pooling_guide_add"), {
+        "purpose": "pooling", "channel": "counter", "region": "460000", "app_name": "海口市医保服务大厅",
+        "title": "到海口市医保服务大厅办理", "summary": "一楼有适老化窗口。", "note": "",
+        "title_en": "At the Haikou service hall", "summary_en": "The elderly-assist counter is on the ground floor.",
+        "note_en": "",
+        "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-position": "1", "steps-0-text": "带上身份证和医保卡。", "steps-0-detail": "Bring your ID card and insurance card.",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    url = reverse("pooling:guide", args=["counter"])
+    haikou = client.get(url, {"region": "460100"}).content.decode()
+    assert "到海口市医保服务大厅办理" in haikou and "带上身份证和医保卡。" in haikou
+    assert "At the Haikou service hall" not in haikou
+    beijing = client.get(url, {"region": "110105"}).content.decode()
+    assert "到医保服务大厅窗口办理" in beijing and "海口" not in beijing
+    english = _in_english(client).get(url, {"region": "460100"}).content.decode()
+    assert "At the Haikou service hall" in english and "Bring your ID card and insurance card." in english
