@@ -157,7 +157,7 @@ GUIDES: dict[tuple[str, str, str | None], dict[str, Any]] = {
         "summary_en": "The 海南医保 mini program runs inside WeChat; there is no separate app to install.",
         "note": "在“医保支付”里“添加就诊人”，绑定的是亲情账户，不是家庭共济。办理家庭共济请走“家庭共济”入口。",
         "note_en": "Adding a patient (添加就诊人) under 医保支付 binds a family account (亲情账户), not family pooling. "
-                   "For family pooling, use the 家庭共济 entry as below.",
+                   "For family pooling, use the 家庭共济 entry, as in the steps above.",
         "app_name": "海南医保",
         "steps": [
             ("打开微信，搜索并进入“海南医保”小程序。", "Open WeChat, search for the 海南医保 mini program and open it."),
