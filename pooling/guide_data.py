@@ -114,7 +114,7 @@ GUIDES: dict[tuple[str, str, str | None], dict[str, Any]] = {
     (POOLING, "regional_app", None): {
         "title": "本地医保 App、小程序或网站：家庭共济",
         "title_en": "Your region's medical insurance app, mini program or website: family pooling",
-        "summary": "很多地方有自己的医保 App、小程序或网站，例如“海南医保”“江西智慧医保”“福建医疗保障”/“闽政通”"
+        "summary": "很多地方有自己的医保 App、小程序或网站，例如“海南医保”“江西智慧医保”“福建医疗保障”“闽政通”"
                    "“苏服办”，北京的“京通”。",
         "summary_en": "Many regions have their own app, mini program or website, for example 海南医保, "
                       "江西智慧医保, 福建医疗保障 / 闽政通, 苏服办, and 京通 in Beijing.",
@@ -186,7 +186,7 @@ GUIDES: dict[tuple[str, str, str | None], dict[str, Any]] = {
         ],
     },
     (POOLING, "regional_app", "350000"): {
-        "title": "福建：“福建医疗保障”小程序 / “闽政通” App：医保服务 → 家庭共济 → 创建家庭共济",
+        "title": "福建：“福建医疗保障”小程序或“闽政通” App：医保服务 → 家庭共济 → 创建家庭共济",
         "title_en": "Fujian: the 福建医疗保障 mini program or the 闽政通 app: 医保服务 → 家庭共济 → 创建家庭共济",
         "summary": "福建可以用“福建医疗保障”微信小程序、“闽政通” App，或当地医保微信公众号（例如“泉州医疗保障”）。",
         "summary_en": "In Fujian you can use the 福建医疗保障 WeChat mini program, the 闽政通 app, or your city's "

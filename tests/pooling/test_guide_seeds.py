@@ -69,7 +69,7 @@ KEY_STEPS = [
     ("premium", "regional_app", "320000", [["苏服办"], ["外省近亲属代缴居民医保费"]]),
 ]
 
-HALF_WIDTH = re.compile(r"[,:;()!?]")
+HALF_WIDTH = re.compile(r"[,:;()!?/]")
 
 
 def _seed_text() -> str:
