@@ -50,12 +50,21 @@ class BindingAdmin(admin.ModelAdmin):
 
 class GuideStepInline(admin.TabularInline):
     model = GuideStep
+    fields = ["position", "text", "detail"]
     extra = 1
 
 
 @admin.register(Guide)
 class GuideAdmin(admin.ModelAdmin):
-    list_display = ["title", "channel", "region", "updated_at"]
-    list_filter = ["channel"]
+    """A guide's text per language; a row with a region replaces the national row (no region) there."""
+
+    list_display = ["title", "title_en", "purpose", "channel", "region", "updated_at"]
+    list_filter = ["purpose", "channel"]
+    search_fields = ["title", "title_en", "app_name"]
     inlines = [GuideStepInline]
     autocomplete_fields = ["region"]
+    fieldsets = [
+        (None, {"fields": ["purpose", "channel", "region", "app_name"]}),
+        (_("Chinese"), {"fields": ["title", "summary", "note"]}),
+        (_("English"), {"fields": ["title_en", "summary_en", "note_en"]}),
+    ]

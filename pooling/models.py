@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import InsuredPerson, Region, Relationship, User
@@ -273,19 +274,29 @@ class UndoableChange(models.Model):
 
 class GuideChannel(models.TextChoices):
     WECHAT = "wechat", _("WeChat")
+    WECHAT_ACCOUNT = "wechat_account", _("WeChat official account of your local bureau")
     ALIPAY = "alipay", _("Alipay")
     NATIONAL_APP = "national_app", _("National medical insurance app")
     REGIONAL_APP = "regional_app", _("Your region's medical insurance app")
     COUNTER = "counter", _("At a service counter")
 
 
+class GuidePurpose(models.TextChoices):
+    POOLING = "pooling", _("Set up family pooling")
+    PREMIUM = "premium", _("Pay a relative's resident insurance premium")
+
+
+def _in_english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
 class GuideQuerySet(models.QuerySet["Guide"]):
-    def for_region(self, region: Region | str | None) -> list[Guide]:
+    def for_region(self, region: Region | str | None, purpose: str = GuidePurpose.POOLING) -> list[Guide]:
         """One guide per channel: the region's own (or its province's), else the national one."""
         code = region.code if isinstance(region, Region) else region
         candidates = [code, f"{code[:2]}0000"] if code else []
         rows: list[Guide] = list(
-            self.filter(Q(region__isnull=True) | Q(region_id__in=candidates)).prefetch_related("steps")
+            self.filter(Q(region__isnull=True) | Q(region_id__in=candidates), purpose=purpose).prefetch_related("steps")
         )
         chosen: dict[str, Guide] = {}
         rank: dict[str | None, int] = {c: i for i, c in enumerate([*candidates, None])}
@@ -295,23 +306,33 @@ class GuideQuerySet(models.QuerySet["Guide"]):
         order = list(GuideChannel.values)
         return sorted(chosen.values(), key=lambda g: order.index(g.channel) if g.channel in order else 99)
 
-    def one(self, channel: str, region: Region | str | None) -> Guide | None:
-        for guide in self.for_region(region):
+    def one(self, channel: str, region: Region | str | None, purpose: str = GuidePurpose.POOLING) -> Guide | None:
+        for guide in self.for_region(region, purpose):
             if guide.channel == channel:
                 return guide
         return None
 
 
 class Guide(models.Model):
-    """Step-by-step instructions for one channel; a region row overrides the national one."""
+    """Step-by-step instructions for one channel; a region row overrides the national one.
 
+    Title, summary and note are kept per language: Chinese pages show the Chinese fields, English
+    pages the English ones (the Chinese text when the English one is empty).
+    """
+
+    purpose = models.CharField(_("what it is for"), max_length=10, choices=GuidePurpose.choices,
+                               default=GuidePurpose.POOLING)
     channel = models.CharField(_("channel"), max_length=15, choices=GuideChannel.choices)
     region = models.ForeignKey(
         Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"),
         help_text=_("Leave empty for the national text used everywhere without its own guide."),
     )
-    title = models.CharField(_("title"), max_length=200)
-    summary = models.TextField(_("summary"), blank=True)
+    title = models.CharField(_("title in Chinese"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
+    summary = models.TextField(_("summary in Chinese"), blank=True)
+    summary_en = models.TextField(_("summary in English"), blank=True)
+    note = models.TextField(_("note in Chinese"), blank=True, help_text=_("A caution shown in a box under the steps."))
+    note_en = models.TextField(_("note in English"), blank=True)
     app_name = models.CharField(_("app or place"), max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -320,22 +341,35 @@ class Guide(models.Model):
     class Meta:
         verbose_name = _("guide")
         verbose_name_plural = _("guides")
-        ordering = ["channel", "region_id"]
+        ordering = ["purpose", "channel", "region_id"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "region"], name="one_guide_per_channel_region"),
+            models.UniqueConstraint(fields=["purpose", "channel", "region"], name="one_guide_per_purpose_channel_region"),
             models.UniqueConstraint(
-                fields=["channel"], condition=Q(region__isnull=True), name="one_national_guide_per_channel"
+                fields=["purpose", "channel"], condition=Q(region__isnull=True),
+                name="one_national_guide_per_purpose_channel",
             ),
         ]
 
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def local_title(self) -> str:
+        return self.title_en if _in_english() and self.title_en else self.title
+
+    @property
+    def local_summary(self) -> str:
+        return self.summary_en if _in_english() and self.summary_en else self.summary
+
+    @property
+    def local_note(self) -> str:
+        return self.note_en if _in_english() and self.note_en else self.note
+
 
 class GuideStep(models.Model):
     guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(_("position"), default=1)
-    text = models.TextField(_("what to do"))
+    text = models.TextField(_("the step in Chinese"))
     detail = models.TextField(_("the step in English"), blank=True, help_text=_("Shown to people who use the portal in English."))
 
     class Meta:
@@ -345,3 +379,7 @@ class GuideStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.text[:40]}"
+
+    @property
+    def local_text(self) -> str:
+        return self.detail if _in_english() and self.detail else self.text

@@ -23,6 +23,7 @@ urlpatterns = [
     path("check/", views.checker, name="checker"),
     path("guides/", views.guides, name="guides"),
     path("guides/<slug:channel>/", views.guide, name="guide"),
+    path("guides/premium/<slug:channel>/", views.guide, {"purpose": "premium"}, name="premium-guide"),
     path("how-to/", views.how_to, name="how-to"),
     path("questions/", views.faq, name="faq"),
 ]

@@ -29,7 +29,7 @@ from .forms import (
     fen_to_yuan,
     yuan_to_fen,
 )
-from .models import Binding, BindingStatus, Guide, GuideChannel
+from .models import Binding, BindingStatus, Guide, GuideChannel, GuidePurpose
 from .relations import beneficiary_word, holder_word
 from .services import By, PoolingError
 
@@ -398,13 +398,16 @@ def _viewer_region(request: HttpRequest) -> str | None:
 
 def guides(request: HttpRequest) -> HttpResponse:
     region = _viewer_region(request)
-    return render(request, "pooling/guides.html", {"guides": Guide.objects.for_region(region), "region": region})
+    return render(request, "pooling/guides.html", {
+        "guides": Guide.objects.for_region(region), "region": region,
+        "premium_guides": Guide.objects.for_region(region, GuidePurpose.PREMIUM),
+    })
 
 
-def guide(request: HttpRequest, channel: str) -> HttpResponse:
+def guide(request: HttpRequest, channel: str, purpose: str = GuidePurpose.POOLING) -> HttpResponse:
     if channel not in GuideChannel.values:
         raise Http404
-    item = Guide.objects.one(channel, _viewer_region(request))
+    item = Guide.objects.one(channel, _viewer_region(request), purpose)
     if item is None:
         raise Http404
     return render(request, "pooling/guide.html", {"guide": item, "print": request.GET.get("print") == "1"})
@@ -412,10 +415,14 @@ def guide(request: HttpRequest, channel: str) -> HttpResponse:
 
 def how_to(request: HttpRequest) -> HttpResponse:
     region = _viewer_region(request)
-    return render(request, "pooling/how_to.html", {"guides": Guide.objects.for_region(region)})
+    return render(request, "pooling/how_to.html", {
+        "guides": Guide.objects.for_region(region), "policy": RegionPolicy.objects.in_force(region),
+    })
 
 
 def faq(request: HttpRequest) -> HttpResponse:
-    return render(request, "pooling/faq.html", {"default_max": RegionPolicy.national_default().max_beneficiaries})
+    """Answers in plain words; the figures (ages, days, counts) are those of the viewer's region, else national."""
+    policy = RegionPolicy.objects.in_force(_viewer_region(request))
+    return render(request, "pooling/faq.html", {"default_max": policy.max_beneficiaries, "policy": policy})
 
 

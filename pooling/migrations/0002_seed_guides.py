@@ -7,7 +7,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from pooling.guide_data import seed_guides
+    from pooling.migrations._guides_v1 import seed_guides
 
     seed_guides(apps.get_model("pooling", "Guide"), apps.get_model("pooling", "GuideStep"),
                 apps.get_model("accounts", "Region"))
