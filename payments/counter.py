@@ -38,7 +38,9 @@ def premium_pay(request: HttpRequest, pk: int) -> HttpResponse:
     """A confirmation page with the documents seen (GET ?relative=&year=), then the payment (POST)."""
     payer = person_in_region(request, pk)
     form = PremiumForm(request.POST if request.method == "POST" else request.GET)
-    relative = InsuredPerson.objects.filter(pk=form.cleaned_data["relative"]).first() if form.is_valid() else None
+    # Only a relative of the payer's live bindings: no name of anyone else is shown on the confirmation page.
+    relatives = {b.beneficiary.pk: b.beneficiary for b in live_bindings_for_holder(payer)}
+    relative = relatives.get(form.cleaned_data["relative"]) if form.is_valid() else None
     if relative is None:
         messages.error(request, _("Please choose a relative from the list."))
         return redirect("counter:person", pk=payer.pk)

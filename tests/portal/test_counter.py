@@ -457,3 +457,11 @@ def test_a_receipt_of_another_person_is_not_found_through_someone_else(assistant
     assistant_client.post(reverse("counter:pooling-pause", args=[holder.pk, binding.pk]), person_id(holder))
     action = the_action("pause")
     assert assistant_client.get(reverse("counter:receipt", args=[mother.pk, action.pk])).status_code == 404
+
+
+def test_the_premium_page_names_only_relatives_of_the_payer(assistant_client, holder, outsider):
+    from payments.premiums import premium_year
+
+    response = assistant_client.get(reverse("counter:premium-pay", args=[holder.pk]),
+                                    {"relative": outsider.pk, "year": premium_year()})
+    assert response.status_code == 302 and outsider.name not in assistant_client.get(response.url).content.decode()
