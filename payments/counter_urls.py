@@ -7,4 +7,5 @@ from . import counter
 urlpatterns = [
     path("person/<int:pk>/premium/", counter.premium_pay, name="premium-pay"),
     path("person/<int:pk>/premium/<int:payment>/", counter.premium_receipt, name="premium-receipt"),
+    path("person/<int:pk>/voucher/", counter.voucher, name="voucher"),
 ]

@@ -117,7 +117,9 @@ def beneficiary_section(user: User) -> dict[str, Any]:
 
 def counter_section(request: HttpRequest, person: InsuredPerson) -> dict[str, Any]:
     return {
-        "pooling_as_holder": list(Binding.objects.live().for_holder(person).with_people().order_by("created_at")),
+        "pooling_undo": open_undo_for(person),
+        "pooling_as_holder": list(Binding.objects.live().for_holder(person).with_people()
+                                  .select_related("beneficiary__region").order_by("created_at")),
         "pooling_as_beneficiary": list(
             Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at")
         ),

@@ -15,8 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import IdNumberField, _helper
 from accounts.models import PERSONAL_ACCOUNT_SCHEMES, Region, Relationship, Scheme, SpendingCategory
 
-from .services import DOCUMENT_LABELS
-
 
 def yuan_to_fen(value: Decimal | None) -> int | None:
     return None if value is None else int((value * 100).to_integral_value())
@@ -80,23 +78,11 @@ class CounterProposeForm(ProposeForm):
         self.fields["relationship"].label = _("The relative is this person's")
         self.fields["end_date"].help_text = _("Leave empty to share until one of them ends it.")
 
-    documents = forms.MultipleChoiceField(
-        label=_("Documents checked (tick all to record consent now)"), required=False,
-        choices=[(k, v) for k, v in DOCUMENT_LABELS.items()], widget=forms.CheckboxSelectMultiple,
-        help_text=_("If the relative is here (or has written authorisation) and the documents are checked, the "
-                    "pooling starts at once. Otherwise the relative is sent a request."),
+    record_consent = forms.BooleanField(
+        label=_("The relative is here (or has written authorisation): record their consent now"), required=False,
+        help_text=_("Then pooling starts at once; record both ID cards, a medical insurance card and the proof of "
+                    "the relationship below. Otherwise the relative is sent a request to answer."),
     )
-
-
-class DocumentsForm(forms.Form):
-    documents = forms.MultipleChoiceField(
-        label=_("Documents checked"), choices=[(k, v) for k, v in DOCUMENT_LABELS.items()],
-        widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Record consent"))
 
 
 class LimitsForm(forms.Form):

@@ -9,6 +9,9 @@ app_name = "counter"
 urlpatterns = [
     path("", counter.home, name="home"),
     path("person/<int:pk>/", counter.person_page, name="person"),
+    path("person/<int:pk>/receipt/<int:action>/", counter.receipt, name="receipt"),
+    path("person/<int:pk>/phone/", counter.change_phone, name="phone"),
+    path("person/<int:pk>/signup/", counter.signup_help, name="signup"),
 ]
 
 for _app in ("pooling", "payments"):

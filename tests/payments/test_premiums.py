@@ -11,6 +11,7 @@ from accounts.models import AuditEvent, RegionPolicy
 from payments import ledger
 from payments.models import AccountKind, LedgerEntry, PremiumPayment
 from payments.premiums import PremiumError, pay_resident_premium, premium_year
+from tests.portal.counter_data import person_id
 
 from .conftest import bind, credit
 
@@ -95,8 +96,8 @@ def test_counter_staff_pay_on_a_citizens_behalf(client, counter_assistant, holde
     client.force_login(counter_assistant)
     page = client.get(f"/counter/person/{holder.pk}/")
     assert "Pay on their behalf" in page.content.decode()
-    response = client.post(f"/counter/person/{holder.pk}/premium/", {"relative": mother.pk, "year": premium_year()},
-                           follow=True)
+    response = client.post(f"/counter/person/{holder.pk}/premium/", {"relative": mother.pk, "year": premium_year(),
+                                                                     **person_id(holder)}, follow=True)
     assert "¥380.00" in response.content.decode()
     payment = PremiumPayment.objects.get()
     assert (payment.channel, payment.created_by) == ("counter", counter_assistant)
@@ -107,6 +108,7 @@ def test_counter_staff_pay_on_a_citizens_behalf(client, counter_assistant, holde
 def test_counter_staff_cannot_pay_for_people_of_another_region(client, counter_assistant, outsider, mother):
     credit(outsider, 100_000)
     client.force_login(counter_assistant)
-    response = client.post(f"/counter/person/{outsider.pk}/premium/", {"relative": mother.pk, "year": premium_year()})
+    response = client.post(f"/counter/person/{outsider.pk}/premium/", {"relative": mother.pk, "year": premium_year(),
+                                                                       **person_id(outsider)})
     assert response.status_code == 404
     assert ledger.balance_of(outsider) == 100_000

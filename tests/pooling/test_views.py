@@ -9,6 +9,7 @@ from accounts.models import AuditEvent
 from pooling import services
 from pooling.models import Binding, BindingStatus, DeductionOrder, Guide
 from tests.conftest import SANYA, make_id, make_person
+from tests.portal.counter_data import consent_documents
 
 from .conftest import credit, make_binding
 
@@ -222,8 +223,8 @@ def test_a_counter_assistant_sets_up_pooling_on_the_spot(client, counter_assista
     person_page = client.get(reverse("counter:person", args=[holder.pk])).content.decode()
     assert reverse("counter:pooling-propose", args=[holder.pk]) in person_page
     url = reverse("counter:pooling-propose", args=[holder.pk])
-    data = {"id_number": mother.id_number, "name": mother.name, "relationship": "parent",
-            "documents": ["id_card", "insurance_card", "relationship_proof"]}
+    data = {"id_number": mother.id_number, "name": mother.name, "relationship": "parent", "record_consent": "on",
+            **consent_documents(holder, mother)}
     assert 'id="counter-confirm"' in client.post(url, data).content.decode()
     client.post(url, data | {"confirm": "1"})
     binding = Binding.objects.get()
@@ -236,7 +237,7 @@ def test_a_counter_assistant_records_consent_for_a_waiting_request(client, count
     client.force_login(counter_assistant)
     url = reverse("counter:pooling-consent", args=[mother.pk, binding.pk])
     assert client.get(url).status_code == 200
-    client.post(url, {"documents": ["id_card", "insurance_card", "relationship_proof"]})
+    client.post(url, consent_documents(mother, holder))
     assert Binding.objects.get().status == S.ACTIVE
 
 

@@ -66,7 +66,8 @@ def test_no_citizen_page_shows_another_persons_numbers(client, holder, mother, o
 
 def test_the_counter_shows_the_person_helped_with_masked_numbers_and_audits_the_lookup(client, counter_assistant, mother):
     client.force_login(counter_assistant)
-    response = client.post(reverse("counter:home"), {"id_number": mother.id_number}, follow=True)
+    response = client.post(reverse("counter:home"), {"method": "id", "by_id-id_number": mother.id_number,
+                                                     "by_id-reason": "in_person"}, follow=True)
     html = response.content.decode()
     assert response.status_code == 200
     assert mask_id_number(mother.id_number) in html and mask_phone(mother.phone) in html

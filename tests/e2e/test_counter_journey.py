@@ -1,0 +1,179 @@
+"""The elderly-assist counter in Debian's chromium: an assistant finds an elderly man by name and
+birth date, binds his son with documents, sets a monthly cap and prints the receipt.
+
+Screenshots go to test-artifacts/screenshots/counter-*.png; the printed receipt (A4 PDF from the
+print style sheet) to test-artifacts/counter-receipt.pdf and, rendered, counter-receipt-pdf-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from accounts.models import Office, Region, Role, User
+from pooling.models import Binding, BindingStatus
+from portal.models import CounterAction
+from tests.conftest import HAIKOU, make_person
+from tests.e2e.test_foundation_journey import SHOTS, Watched, assert_accessible_basics
+
+from ..pooling.conftest import credit
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "Counter-Desk-2026"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from tests.e2e.test_foundation_journey import CHROMIUM_ARGS
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def window(chromium: Any) -> Iterator[Watched]:
+    # English: Debian's chromium here has no CJK font, and the screenshots must be readable.
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.add_cookies([{"name": "django_language", "value": "en", "url": "http://localhost"}])
+    yield Watched(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def desk(transactional_db: Any) -> dict[str, Any]:
+    from pooling.guide_data import seed_guides
+    from pooling.models import Guide, GuideStep
+
+    seed_guides(Guide, GuideStep, Region)  # the flush of a transactional test removed the migration's rows
+    office = Office.objects.create(name="Haikou service hall, elderly-assist counter",
+                                   region=Region.objects.get(pk=HAIKOU), address="1 Haifu Road, Haikou")
+    assistant = User(username="HK0107", role=Role.COUNTER, office=office, first_name="陈", last_name="帮办")
+    assistant.set_password(PASSWORD)
+    assistant.save()
+    father = make_person("Zhao Jianguo", birth="1942-04-08", sex="M", phone="13900000011")
+    son = make_person("Zhao Ming", birth="1970-06-01", sex="M", scheme="resident", phone="13900000012")
+    credit(father, 300_000)
+    return {"assistant": assistant, "father": father, "son": son}
+
+
+def shot(w: Watched, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    w.shot(f"counter-{name}")
+
+
+def test_an_assistant_binds_an_elderly_mans_son_with_documents_sets_a_cap_and_prints_the_receipt(
+        live_server, window, desk):
+    w, page, base = window, window.page, live_server.url
+    father, son = desk["father"], desk["son"]
+    page.goto(base + "/accounts/login/")
+    page.fill("#id_username", "HK0107")
+    page.fill("#id_password", PASSWORD)
+    page.click("main [type=submit]")
+    page.goto(base + "/counter/")
+    assert_accessible_basics(w, "the counter's look-up page")
+    shot(w, "1-lookup")
+
+    # Found by name and birth date, with a reason.
+    form = page.locator("#lookup-name")
+    form.locator("#id_by_name-name").fill("zhao jianguo")
+    form.locator("#id_by_name-birth_date").fill("1942-04-08")
+    form.locator("#id_by_name-reason").select_option("in_person")
+    form.locator("[type=submit]").click()
+    page.wait_for_url(f"**/counter/person/{father.pk}/")
+    body = page.inner_text("main")
+    assert "Zhao Jianguo" in body and father.masked_id_number in body and father.id_number not in body
+    assert "The person is at the counter and asks for help" in body
+    shot(w, "2-person")
+
+    # His son, present with his documents: consent recorded on the spot.
+    page.click("text=Add a relative for this person")
+    page.fill("#id_id_number", son.id_number)
+    page.fill("#id_name", son.name)
+    page.select_option("#id_relationship", "child")
+    page.check("#id_record_consent")
+    numbers = [father.id_number, son.id_number, "H46010012345678", "460100-0123-04"]
+    for i, number in enumerate(numbers):
+        page.fill(f"#id_doc-{i}-number", number)
+    page.click("#counter-check")
+    assert "can be added" in page.inner_text("#eligibility-answer")
+    shot(w, "3-propose-checked")
+    page.click("#counter-confirm")
+    page.wait_for_url("**/receipt/*/")
+    binding = Binding.objects.get()
+    assert binding.status == BindingStatus.ACTIVE and binding.beneficiary == son
+    assert "Family pooling set up with consent recorded" in page.inner_text("main")
+
+    # A monthly cap of ¥500 from the person page.
+    page.goto(base + f"/counter/person/{father.pk}/")
+    page.click("#counter-pooling a[href$='/limits/']")
+    page.fill("#id_monthly", "500")
+    page.fill("#id_doc-0-number", father.id_number)
+    shot(w, "4-limits")
+    page.click("#counter-submit")
+    page.wait_for_url("**/receipt/*/")
+    assert Binding.objects.get().monthly_cap_fen == 50_000
+    action = CounterAction.objects.get(kind="limits")
+
+    receipt = page.inner_text("main")
+    for text in (action.receipt_number, "Haikou service hall, elderly-assist counter", "HK0107", "Spending limits set",
+                 "per month ¥500.00", "Signature of the citizen", "Next time on your phone", father.masked_id_number):
+        assert text in receipt, text
+    assert father.id_number not in page.content()
+    assert page.is_visible("#print-receipt"), "the print button appears when JavaScript runs"
+    assert_accessible_basics(w, "the receipt")
+    shot(w, "5-receipt")
+    assert not w.csp_violations and not w.errors, (w.csp_violations, w.errors)
+
+    # What the printer gets: A4, large print, no navigation.
+    page.emulate_media(media="print")
+    assert not page.is_visible(".site-header") and not page.is_visible("#print-receipt")
+    # At least 13 pt (17.3 px) on paper, where ordinary forms use 10 to 11 pt.
+    assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('.receipt')).fontSize)") >= 17
+    shot(w, "6-receipt-print-media")
+    pdf = SHOTS.parent / "counter-receipt.pdf"
+    page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True, print_background=False)
+    assert pdf.stat().st_size > 5_000
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(SHOTS / "counter-receipt-pdf")], check=True)
+        pages = sorted(SHOTS.glob("counter-receipt-pdf-*.png"))
+        assert len(pages) == 1, "the receipt fits on one A4 page"
+
+
+def test_without_javascript_the_receipt_says_how_to_print(chromium, live_server, desk):
+    from tests.portal.counter_data import person_id
+
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page = context.new_page()
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "HK0107")
+    page.fill("#id_password", PASSWORD)
+    page.click("main [type=submit]")
+    father = desk["father"]
+    page.goto(live_server.url + f"/counter/person/{father.pk}/voucher/")
+    for name, value in person_id(father).items():
+        if name.startswith("doc-0-"):
+            field = page.locator(f"[name='{name}']")
+            if name.endswith("present"):
+                field.check()
+            elif name.endswith("number"):
+                field.fill(value)
+            else:
+                field.select_option(value)
+    page.click("#counter-submit")
+    assert not page.is_visible("#print-receipt")
+    assert "Ctrl+P" in page.inner_text("main")
+    assert len(page.inner_text("[data-testid=voucher-code]").replace(" ", "")) == 18
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "counter-7-voucher-no-js.png"), full_page=True)
+    context.close()
