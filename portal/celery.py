@@ -29,12 +29,12 @@ app.conf.beat_schedule = {
     },
     # Monthly statements: on the 1st at 01:30 (portal time zone) for the month just ended.
     "monthly-statements": {
-        "task": "payments.tasks.start_statement_run_task",
+        "task": "statements.tasks.start_statement_run_task",
         "schedule": crontab(minute=30, hour=1, day_of_month=1),
     },
     # Re-queue statement chunks whose worker died or whose message was lost; start a missed month.
     "requeue-lost-statement-chunks": {
-        "task": "payments.tasks.requeue_lost_statement_chunks_task",
+        "task": "statements.tasks.requeue_lost_statement_chunks_task",
         "schedule": 300.0,
     },
 }

@@ -15,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from accounts.models import User
 
 from .models import MonthlyStatement
-from .statement_view_model import statement_page
-from .statements import StatementError, parse_month
+from .monthly import StatementError, parse_month
+from .view_model import statement_page
 
 LIGHT_FIELDS = ("pdf", "by_person", "by_category")
 
@@ -44,19 +44,19 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     if user.person_id is None:
         return redirect("portal:dashboard")
     statements = MonthlyStatement.objects.filter(person_id=user.person_id).defer(*LIGHT_FIELDS).order_by("-month")
-    return render(request, "payments/statement_list.html", {"statements": statements[:36]})
+    return render(request, "statements/statement_list.html", {"statements": statements[:36]})
 
 
 @login_required
 def statement_detail(request: HttpRequest, month: str) -> HttpResponse:
     statement = _own_statement(request, month)
-    return render(request, "payments/statement_detail.html", {"page": statement_page(statement), "statement": statement})
+    return render(request, "statements/statement_detail.html", {"page": statement_page(statement), "statement": statement})
 
 
 @never_cache
 @login_required
 def statement_pdf(request: HttpRequest, month: str) -> HttpResponse:
-    from .statement_pdf import filename, pdf_for
+    from .pdf import filename, pdf_for
 
     statement = _own_statement(request, month, with_pdf=True)
     data = pdf_for(statement, translation.get_language() or "zh-hans")

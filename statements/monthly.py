@@ -43,17 +43,9 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import InsuredPerson
+from payments.models import AccountKind, LedgerAccount, LedgerEntry, TransactionKind
 
-from .models import (
-    AccountKind,
-    ChunkStatus,
-    LedgerAccount,
-    LedgerEntry,
-    MonthlyStatement,
-    StatementChunk,
-    StatementRun,
-    TransactionKind,
-)
+from .models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
 
 logger = logging.getLogger(__name__)
 
@@ -507,7 +499,7 @@ def enqueue_chunks(run_id: int, chunk_ids: list[int]) -> bool:
 
     try:
         for chunk_id in chunk_ids:
-            enqueue("payments.tasks.generate_statement_chunk_task", run_id, chunk_id)
+            enqueue("statements.tasks.generate_statement_chunk_task", run_id, chunk_id)
     except Exception as exc:
         logger.warning("could not queue statement chunks of run %s (%s); the sweep will retry", run_id, exc)
         return False
