@@ -12,10 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import (
-    InsuredPerson,
-    audit,
-)
+from accounts.models import InsuredPerson, audit
 from accounts.notifications import notify
 
 from .common import (
@@ -30,14 +27,7 @@ from .common import (
     policy_for,
     tell_both,
 )
-from .models import (
-    Binding,
-    BindingStatus,
-    DeductionOrder,
-    EndReason,
-    UndoableChange,
-    UndoAction,
-)
+from .models import Binding, BindingStatus, DeductionOrder, EndReason, UndoableChange, UndoAction
 
 S = BindingStatus
 

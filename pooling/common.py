@@ -19,20 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import (
-    AuditChannel,
-    InsuredPerson,
-    RegionPolicy,
-    User,
-    audit,
-)
+from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, User, audit
 from accounts.notifications import notify
 
 from . import eligibility
-from .models import (
-    Binding,
-    BindingStatus,
-)
+from .models import Binding, BindingStatus
 from .relations import beneficiary_word, holder_word
 
 S = BindingStatus

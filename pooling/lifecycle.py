@@ -13,33 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.idnumbers import age_on
-from accounts.models import (
-    PERSONAL_ACCOUNT_SCHEMES,
-    AuditChannel,
-    InsuranceStatus,
-    InsuredPerson,
-    User,
-    audit,
-)
+from accounts.models import PERSONAL_ACCOUNT_SCHEMES, AuditChannel, InsuranceStatus, InsuredPerson, User, audit
 from accounts.notifications import notify
 
 from . import eligibility
-from .common import (
-    By,
-    absolute,
-    audit_binding,
-    link_to,
-    lock_binding,
-    lock_holder,
-    names_of,
-    policy_for,
-    tell_both,
-)
-from .models import (
-    Binding,
-    BindingStatus,
-    EndReason,
-)
+from .common import By, absolute, audit_binding, link_to, lock_binding, lock_holder, names_of, policy_for, tell_both
+from .models import Binding, BindingStatus, EndReason
 from .proposals import consent_token
 
 S = BindingStatus

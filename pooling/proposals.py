@@ -13,11 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import (
-    AuditChannel,
-    InsuredPerson,
-    RegionPolicy,
-)
+from accounts.models import AuditChannel, InsuredPerson, RegionPolicy
 from accounts.notifications import notify
 
 from . import eligibility
@@ -35,18 +31,12 @@ from .common import (
     policy_for,
     tell_both,
 )
-from .models import (
-    Binding,
-    BindingStatus,
-    EndReason,
-)
+from .models import Binding, BindingStatus, EndReason
 
 S = BindingStatus
 
-
+# What a counter assistant must have seen before recording consent on the spot.
 REQUIRED_DOCUMENTS = ("id_card", "insurance_card", "relationship_proof")
-
-
 DOCUMENT_LABELS = {
     "id_card": _("Resident identity cards of both people"),
     "insurance_card": _("Medical insurance cards (or e-vouchers)"),
@@ -54,10 +44,7 @@ DOCUMENT_LABELS = {
     "authorisation": _("Written authorisation, if the relative could not come"),
 }
 
-
 TOKEN_SALT = "pooling.consent"
-
-
 ANSWER_CODE_ATTEMPTS = 5
 
 
