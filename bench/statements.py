@@ -304,8 +304,8 @@ class MemorySampler(threading.Thread):
 def measure(worker: Worker, expected: int) -> dict[str, float]:
     from django.db import connection
 
-    from payments.models import MonthlyStatement, StatementRun
-    from payments.statements import run_progress, start_statement_run
+    from statements.models import MonthlyStatement, StatementRun
+    from statements.monthly import run_progress, start_statement_run
 
     before = {pid: rss_kib(pid) for pid in worker.pids()}
     sampler = MemorySampler(worker)
@@ -343,7 +343,7 @@ def forget_run() -> None:
     from django.db import transaction
 
     from accounts.models import Notification
-    from payments.models import MonthlyStatement, StatementRun
+    from statements.models import MonthlyStatement, StatementRun
 
     with transaction.atomic():
         Notification.objects.filter(kind="statement_ready").delete()
@@ -353,8 +353,8 @@ def forget_run() -> None:
 
 def check_sample() -> str:
     """Re-compute a few statements one by one and compare with what the run stored."""
-    from payments.models import MonthlyStatement
-    from payments.statements import compute_statement
+    from statements.models import MonthlyStatement
+    from statements.monthly import compute_statement
 
     sample = list(MonthlyStatement.objects.select_related("account").order_by("?")[:20])
     for statement in sample:

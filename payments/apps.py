@@ -28,7 +28,3 @@ class PaymentsConfig(AppConfig):
 
         register_section("payments/_dashboard.html", dashboard_section, order=30)
         register_person_section("payments/_counter_person.html", person_section)
-
-        from .statements_ready import ready as statements_ready
-
-        statements_ready()

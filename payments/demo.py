@@ -98,13 +98,6 @@ def _history(people: dict[str, InsuredPerson], month: datetime.date) -> list[str
     return [f"  last month ({month:%Y-%m}): {len(made)} payments, a refund and a premium"]
 
 
-def _statements(month: datetime.date) -> str:
-    from .statements import run_sync
-
-    _started, progress = run_sync(month)
-    return f"  statements for {month:%Y-%m}: {progress.statements} (open 张伟's /statements/)"
-
-
 def seed(people: dict[str, InsuredPerson]) -> list[str]:
     month = last_month()
     _balances(people, month)
@@ -121,7 +114,5 @@ def seed(people: dict[str, InsuredPerson]) -> list[str]:
         "",
         "History (demo):",
         *_history(people, month),
-        _statements(month),
-        "",
     ]
     return lines

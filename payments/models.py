@@ -351,13 +351,3 @@ class PremiumPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.amount_fen}"
-
-
-# Monthly statements live in their own module (payments/statement_models.py).
-from .statement_models import (  # noqa: E402,F401
-    MAX_CHUNK_SIZE,
-    ChunkStatus,
-    MonthlyStatement,
-    StatementChunk,
-    StatementRun,
-)

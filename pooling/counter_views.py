@@ -27,11 +27,11 @@ from portal.counter import (
 )
 from portal.models import CounterActionKind, DocumentOwner
 
-from . import eligibility, services
+from . import changes, common, eligibility, proposals
+from .common import By, PoolingError
 from .forms import CounterProposeForm, EndDateForm, LimitsForm, UnbindForm, fen_to_yuan
 from .models import Binding, BindingStatus
 from .relations import beneficiary_word, holder_word
-from .services import By, PoolingError
 
 
 def _by(request: HttpRequest, person: InsuredPerson) -> By:
@@ -61,14 +61,14 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
     candidate = None
     if request.method == "POST" and form.is_valid():
         try:
-            candidate = services.find_candidate(form.cleaned_data["id_number"], form.cleaned_data["name"])
+            candidate = proposals.find_candidate(form.cleaned_data["id_number"], form.cleaned_data["name"])
         except PoolingError as error:
             form.add_error("name", error.message)
     docs = DocumentCheck(request, holder, candidate, initial=CONSENT_ROWS)
     answer = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        answer = services.check_candidate(holder, candidate, data["relationship"])
+        answer = proposals.check_candidate(holder, candidate, data["relationship"])
         if answer.ok and request.POST.get("confirm") == "1" and docs.is_valid():
             problems = docs.consent_problems() if data.get("record_consent") else []
             if problems:
@@ -76,7 +76,7 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 try:
                     with transaction.atomic():
-                        binding = services.propose_binding(
+                        binding = proposals.propose_binding(
                             holder, candidate, data["relationship"], _by(request, holder),
                             end_date=data.get("end_date"),
                             consent_documents=docs.codes if data.get("record_consent") else [],
@@ -87,7 +87,7 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
                             CounterActionKind.PROPOSE_ACTIVE if active else CounterActionKind.PROPOSE,
                             relative=candidate, obj=binding, details=_names(binding), documents=docs.seen,
                         )
-                except services.NotEligible as refused:
+                except common.NotEligible as refused:
                     answer = refused.answer
                 except PoolingError as error:
                     docs.problems.append(error.message)
@@ -136,7 +136,7 @@ def record_consent(request: HttpRequest, pk: int, binding_pk: int) -> HttpRespon
         else:
             try:
                 with transaction.atomic():
-                    services.consent_binding(binding, _by(request, binding.beneficiary), documents=docs.codes)
+                    proposals.consent_binding(binding, _by(request, binding.beneficiary), documents=docs.codes)
                     action = counter_records.record_action(
                         request.user, person, CounterActionKind.CONSENT,  # type: ignore[arg-type]
                         relative=_other(binding, person), obj=binding, details=_names(binding), documents=docs.seen,
@@ -159,7 +159,7 @@ def unbind(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() & docs.is_valid():
         try:
             with transaction.atomic():
-                services.unbind(binding, _by(request, person), form.cleaned_data.get("note", ""))
+                changes.unbind(binding, _by(request, person), form.cleaned_data.get("note", ""))
                 action = counter_records.record_action(
                     request.user, person, CounterActionKind.UNBIND,  # type: ignore[arg-type]
                     relative=_other(binding, person), obj=binding, details=_names(binding), documents=docs.seen,
@@ -187,7 +187,7 @@ def limits(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
         fen = form.fen()
         try:
             with transaction.atomic():
-                services.set_limits(binding, _by(request, holder), **fen)
+                changes.set_limits(binding, _by(request, holder), **fen)
                 action = counter_records.record_action(
                     request.user, holder, CounterActionKind.LIMITS,  # type: ignore[arg-type]
                     relative=binding.beneficiary, obj=binding, documents=docs.seen,
@@ -202,7 +202,7 @@ def limits(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
             return receipt_redirect(action)
     return render(request, "counter/pooling_limits.html", {
         "form": form, "binding": binding, "subject": holder, "docs": docs, "word": beneficiary_word(binding),
-        "policy": services.policy_for(binding.holder),
+        "policy": common.policy_for(binding.holder),
     })
 
 
@@ -215,7 +215,7 @@ def end_date(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
         day = form.cleaned_data.get("end_date")
         try:
             with transaction.atomic():
-                services.set_end_date(binding, _by(request, holder), day)
+                changes.set_end_date(binding, _by(request, holder), day)
                 action = counter_records.record_action(
                     request.user, holder, CounterActionKind.END_DATE,  # type: ignore[arg-type]
                     relative=binding.beneficiary, obj=binding, documents=docs.seen,
@@ -232,9 +232,9 @@ def end_date(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
 
 
 PAUSE_ACTIONS = {
-    "pause": (services.pause_binding, CounterActionKind.PAUSE, BindingStatus.ACTIVE,
+    "pause": (changes.pause_binding, CounterActionKind.PAUSE, BindingStatus.ACTIVE,
               _("Pause payments for %(name)s"), _("Pause now")),
-    "resume": (services.resume_binding, CounterActionKind.RESUME, BindingStatus.PAUSED,
+    "resume": (changes.resume_binding, CounterActionKind.RESUME, BindingStatus.PAUSED,
                _("Resume payments for %(name)s"), _("Resume now")),
 }
 
@@ -270,7 +270,7 @@ def pause_or_resume(request: HttpRequest, pk: int, binding_pk: int, what: str) -
 def undo(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo the person's last change (made at the counter or by themselves) while it can still be undone."""
     person = person_in_region(request, pk)
-    change = services.open_undo_for(person)
+    change = changes.open_undo_for(person)
     if change is None:
         messages.error(request, _("There is nothing to undo."))
         return redirect("counter:person", pk=pk)
@@ -278,7 +278,7 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and docs.is_valid():
         try:
             with transaction.atomic():
-                services.undo_change(change.pk, _by(request, person))
+                changes.undo_change(change.pk, _by(request, person))
                 action = counter_records.record_action(
                     request.user, person, CounterActionKind.UNDO, obj=change,  # type: ignore[arg-type]
                     details={"person": person.name}, documents=docs.seen,
@@ -322,7 +322,7 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
             labels = {r["key"]: str(r["label"]) for r in rows}
             try:
                 with transaction.atomic():
-                    saved = services.set_deduction_order(person, keys, _by(request, person))
+                    saved = changes.set_deduction_order(person, keys, _by(request, person))
                     action = counter_records.record_action(
                         request.user, person, CounterActionKind.ORDER, obj=saved,  # type: ignore[arg-type]
                         details={"person": person.name, "order": " → ".join(labels[k] for k in keys)},

@@ -1,6 +1,7 @@
 """The Celery application. Tasks live in each app's tasks.py; the beat schedule is here."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
@@ -31,12 +32,12 @@ app.conf.beat_schedule = {
     },
     # Monthly statements: on the 1st at 01:30 (portal time zone) for the month just ended.
     "monthly-statements": {
-        "task": "payments.tasks.start_statement_run_task",
+        "task": "statements.tasks.start_statement_run_task",
         "schedule": crontab(minute=30, hour=1, day_of_month=1),
     },
     # Re-queue statement chunks whose worker died or whose message was lost; start a missed month.
     "requeue-lost-statement-chunks": {
-        "task": "payments.tasks.requeue_lost_statement_chunks_task",
+        "task": "statements.tasks.requeue_lost_statement_chunks_task",
         "schedule": 300.0,
     },
 }
@@ -47,4 +48,20 @@ def add_schedule(name: str, task: str, schedule: object) -> None:
     app.conf.beat_schedule[name] = {"task": task, "schedule": schedule}
 
 
-__all__ = ["app", "add_schedule", "crontab"]
+def enqueue(task_name: str, *args: Any) -> None:
+    """Queue the task registered under ``task_name`` (its module path and function name).
+
+    Services name the task they enqueue instead of importing it: tasks import services, never
+    the reverse. Raises as ``delay`` does when the broker cannot be reached.
+    """
+    task = app.tasks.get(task_name)
+    if task is None:
+        app.loader.import_default_modules()  # a web process has not imported the apps' tasks yet
+        task = app.tasks.get(task_name)
+    if task is None:
+        app.send_task(task_name, args=args)
+    else:
+        task.delay(*args)
+
+
+__all__ = ["app", "add_schedule", "crontab", "enqueue"]

@@ -294,7 +294,7 @@ class DocumentCheck:
 
     def consent_problems(self, consenting: str = DocumentOwner.RELATIVE) -> list[Any]:
         """What is missing before consent may be recorded on the spot (``consenting``: whose consent)."""
-        from pooling.services import DOCUMENT_LABELS, REQUIRED_DOCUMENTS
+        from pooling.proposals import DOCUMENT_LABELS, REQUIRED_DOCUMENTS
 
         codes = counter_records.consent_codes(self.seen)
         problems: list[Any] = [_("Missing: %(document)s.") % {"document": DOCUMENT_LABELS[code]}

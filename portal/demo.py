@@ -133,7 +133,7 @@ def load() -> list[str]:
         who = "log in with this ID number" if p.login else "no log-in"
         report.append(f"  {p.name:<4} {p.id_number}  {who:<28} {p.note}")
     report += ["", "  counter assistant: counter    bureau admin (/admin/): admin", ""]
-    for module in ("pooling.demo", "payments.demo"):
+    for module in ("pooling.demo", "payments.demo", "statements.demo"):
         try:
             seed = __import__(module, fromlist=["seed"]).seed
         except (ImportError, AttributeError):

@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "accounts",
     "pooling",
     "payments",
+    "statements",
     "portal",
 ]
 
@@ -309,8 +310,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {"celery": {}, "statements": {}}
 CELERY_TASK_ROUTES = {
-    "payments.tasks.generate_statement_chunk_task": {"queue": "statements"},
-    "payments.tasks.start_statement_run_task": {"queue": "statements"},
+    "statements.tasks.generate_statement_chunk_task": {"queue": "statements"},
+    "statements.tasks.start_statement_run_task": {"queue": "statements"},
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

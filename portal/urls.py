@@ -22,7 +22,7 @@ urlpatterns = [
     path("pooling/", include("pooling.urls")),
     path("counter/", include("portal.counter_urls")),
     path("payments/", include("payments.urls")),
-    path("statements/", include("payments.statement_urls")),
+    path("statements/", include("statements.urls")),
     path("api/", include("payments.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

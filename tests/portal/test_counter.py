@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, InsuredPerson, Notification, Office, Region, RegionPolicy, Role, User
 from payments.models import Voucher
-from pooling import services
+from pooling import proposals
+from pooling.common import By
 from pooling.models import Binding, BindingStatus, DeductionOrder
 from portal.models import CounterAction, CounterDocument
 from tests.conftest import HAIKOU, PASSWORD, SANYA, make_person
@@ -182,13 +183,11 @@ def test_without_a_wider_scope_a_relative_elsewhere_cannot_be_added(assistant_cl
     assert "cannot be added yet" in html and not Binding.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="pooling.services._must_be refuses a counter of the holder's region for a "
-                   "beneficiary insured elsewhere; needs the in-scope exception at merge (services.py is being split)")
 def test_province_wide_scope_waiting_request_of_a_relative_elsewhere_can_be_answered_at_the_holders_counter(
         assistant_client, holder):
     _province_wide()
     sister = make_person("张丽", region=SANYA, birth="1978-02-02", sex="F", scheme="resident")
-    binding = services.propose_binding(holder, sister, "sibling", services.By(holder, holder.user))
+    binding = proposals.propose_binding(holder, sister, "sibling", By(holder, holder.user))
     page = assistant_client.get(reverse("counter:person", args=[holder.pk])).content.decode()
     assert reverse("counter:pooling-consent", args=[holder.pk, binding.pk]) in page
     assistant_client.post(reverse("counter:pooling-consent", args=[holder.pk, binding.pk]),
@@ -242,7 +241,7 @@ def test_propose_without_consent_sends_a_request(assistant_client, elderly):
 
 
 def test_consent_needs_every_document_and_the_right_id_card(assistant_client, holder, mother):
-    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    binding = proposals.propose_binding(holder, mother, "parent", By(holder, holder.user))
     url = reverse("counter:pooling-consent", args=[mother.pk, binding.pk])
     wrong = documents(("id_card", "person", holder.id_number, True), ("id_card", "relative", holder.id_number, True),
                       ("insurance_card", "person", "H1234567", True), ("hukou_page", "person", "12-3", True))

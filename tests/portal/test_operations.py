@@ -67,7 +67,7 @@ def _logged_in(person: InsuredPerson) -> Client:
 
 def test_the_demo_has_last_months_statement_with_its_pdf(demo: dict[str, InsuredPerson]) -> None:
     from payments.demo import last_month
-    from payments.models import MonthlyStatement
+    from statements.models import MonthlyStatement
 
     month = last_month()
     statement = MonthlyStatement.objects.get(account__person=demo["holder"], month=month)
@@ -91,8 +91,8 @@ def test_the_demo_has_last_months_statement_with_its_pdf(demo: dict[str, Insured
 
 
 def test_a_pdf_without_any_cjk_font_is_explained_not_an_error(demo: dict[str, InsuredPerson], monkeypatch: Any) -> None:
-    from payments import statement_pdf
     from payments.demo import last_month
+    from statements import pdf as statement_pdf
 
     monkeypatch.setattr(statement_pdf, "FONT_DIRS", [])
     monkeypatch.setattr(statement_pdf, "_packaged_font", lambda: None)
@@ -160,9 +160,9 @@ def test_the_pdf_font_comes_from_the_pinned_package_where_debian_has_none(
     import shutil
     import subprocess
 
-    from payments import statement_pdf
     from payments.demo import last_month
-    from payments.models import MonthlyStatement
+    from statements import pdf as statement_pdf
+    from statements.models import MonthlyStatement
     from tests.conftest import need
 
     monkeypatch.setattr(statement_pdf, "FONT_DIRS", [])  # as on a machine without fonts-noto-cjk

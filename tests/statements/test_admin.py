@@ -7,8 +7,8 @@ from typing import Any
 from django.test import Client
 
 from accounts.models import AuditEvent
-from payments.models import ChunkStatus, StatementChunk, StatementRun
-from payments.statements import run_sync, start_statement_run
+from statements.models import ChunkStatus, StatementChunk, StatementRun
+from statements.monthly import run_sync, start_statement_run
 from tests.conftest import make_person
 
 from .conftest import MONTH, at, credit
@@ -23,15 +23,15 @@ def test_it_shows_progress_and_failures_of_a_run_to_bureau_staff(bureau_clerk: A
 
     client = Client()
     client.force_login(bureau_clerk)
-    html = client.get("/admin/payments/statementrun/").content.decode()
+    html = client.get("/admin/statements/statementrun/").content.decode()
     assert "2025-10" in html
     assert "3 / 3" in html  # statements done / accounts
     assert "2 / 2 (0)" in html  # chunks done / total (failed)
-    detail = client.get(f"/admin/payments/statementrun/{StatementRun.objects.get().pk}/change/").content.decode()
+    detail = client.get(f"/admin/statements/statementrun/{StatementRun.objects.get().pk}/change/").content.decode()
     assert "the statement lines add up to 1" in detail
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/admin/payments/statementrun/", {
+        response = client.post("/admin/statements/statementrun/", {
             "action": "retry_unfinished", "_selected_action": [StatementRun.objects.get().pk],
         })
     assert response.status_code == 302
@@ -44,4 +44,4 @@ def test_it_keeps_citizens_out_of_the_run_admin(holder: Any) -> None:
 
     client = Client()
     client.force_login(User.objects.get(person=holder))
-    assert client.get("/admin/payments/statementrun/").status_code == 302
+    assert client.get("/admin/statements/statementrun/").status_code == 302

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from payments.statements import run_sync
+from statements.monthly import run_sync
 from tests.conftest import CHROMIUM
 
 from .conftest import BEFORE, MONTH, at, credit, open_account, pay, premium, refund

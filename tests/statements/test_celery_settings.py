@@ -43,12 +43,12 @@ def test_it_refuses_limits_that_would_hand_a_running_task_to_a_second_worker() -
 def test_it_starts_the_statements_on_the_first_and_sweeps_lost_chunks() -> None:
     schedule = app.conf.beat_schedule
     monthly = schedule["monthly-statements"]
-    assert monthly["task"] == "payments.tasks.start_statement_run_task"
+    assert monthly["task"] == "statements.tasks.start_statement_run_task"
     assert isinstance(monthly["schedule"], crontab) and monthly["schedule"].day_of_month == {1}
-    assert schedule["requeue-lost-statement-chunks"]["task"] == "payments.tasks.requeue_lost_statement_chunks_task"
+    assert schedule["requeue-lost-statement-chunks"]["task"] == "statements.tasks.requeue_lost_statement_chunks_task"
     assert schedule["relay-notification-outbox"]["schedule"] <= 60
     # Statement work has its own queue, so a bulk run never delays a sign-up code.
-    assert app.conf.task_routes["payments.tasks.generate_statement_chunk_task"]["queue"] == "statements"
+    assert app.conf.task_routes["statements.tasks.generate_statement_chunk_task"]["queue"] == "statements"
 
 
 def _settings_in_subprocess(extra: dict[str, str]) -> dict[str, object]:

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from payments.models import MonthlyStatement
-from payments.statements import run_sync
+from statements.models import MonthlyStatement
+from statements.monthly import run_sync
 from tests.conftest import need
 
 from .conftest import BEFORE, MONTH, at, credit, open_account, pay, premium, refund

@@ -12,7 +12,7 @@ import pytest
 from django.db.models import Count
 
 from accounts.models import Notification
-from payments.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
+from statements.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
 from tests.conftest import make_person
 
 from .conftest import BEFORE, MONTH, at, credit, pay

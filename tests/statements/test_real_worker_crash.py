@@ -11,8 +11,8 @@ from django.db.models import Count, Sum
 
 from accounts.models import Notification
 from payments import ledger
-from payments.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
-from payments.statements import start_statement_run
+from statements.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
+from statements.monthly import start_statement_run
 from tests.conftest import make_person
 
 from .conftest import BEFORE, MONTH, at, credit, pay

@@ -12,8 +12,8 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Notification
 from payments import ledger
-from payments.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
-from payments.statements import (
+from statements.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
+from statements.monthly import (
     StatementError,
     StatementMismatch,
     compute_statement,
@@ -107,7 +107,7 @@ def test_it_refuses_to_store_a_statement_that_does_not_reconcile(
 
     with pytest.raises(StatementMismatch, match="ledger balance at month end"):
         compute_statement(family["account"], MONTH)
-    with caplog.at_level(logging.ERROR, logger="payments.statements"), pytest.raises(CommandError, match="could not be made"):
+    with caplog.at_level(logging.ERROR, logger="statements.monthly"), pytest.raises(CommandError, match="could not be made"):
         call_command("generate_statements", "--month", "2025-10", "--sync")
 
     assert not MonthlyStatement.objects.filter(person=holder).exists()
@@ -185,7 +185,7 @@ def test_it_makes_an_all_zero_statement_for_a_quiet_month(holder: Any) -> None:
 def test_it_records_a_chunk_that_crashed_and_does_it_again_later(
     family: dict[str, Any], holder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from payments import statements
+    from statements import monthly as statements
 
     started = start_statement_run(MONTH, enqueue=False)
     chunk_id = started.queued[0]
@@ -212,7 +212,7 @@ def test_it_queues_again_a_chunk_whose_worker_died(
 ) -> None:
     from django.utils import timezone
 
-    from payments.statements import requeue_lost_chunks
+    from statements.monthly import requeue_lost_chunks
 
     started = start_statement_run(MONTH, enqueue=False)
     chunk_id = started.queued[0]
@@ -232,7 +232,7 @@ def test_it_queues_again_a_chunk_whose_worker_died(
 
 
 def test_it_gives_a_chunk_up_after_too_many_attempts(family: dict[str, Any], holder: Any) -> None:
-    from payments.statements import MAX_CHUNK_ATTEMPTS, process_chunk
+    from statements.monthly import MAX_CHUNK_ATTEMPTS, process_chunk
 
     started = start_statement_run(MONTH, enqueue=False)
     chunk_id = started.queued[0]
@@ -247,8 +247,8 @@ def test_it_gives_a_chunk_up_after_too_many_attempts(family: dict[str, Any], hol
 def test_it_starts_last_months_run_from_the_beat_task(db: Any) -> None:
     from django.utils import timezone
 
-    from payments.statements import previous_month
-    from payments.tasks import requeue_lost_statement_chunks_task, start_statement_run_task
+    from statements.monthly import previous_month
+    from statements.tasks import requeue_lost_statement_chunks_task, start_statement_run_task
 
     run_id = start_statement_run_task()
     assert StatementRun.objects.get(pk=run_id).month == previous_month(timezone.localdate())
@@ -266,8 +266,8 @@ def test_it_records_the_run_when_the_queue_is_down_and_the_sweep_queues_it_later
 
     from kombu.exceptions import OperationalError
 
-    from payments.statements import requeue_lost_chunks
-    from payments.tasks import generate_statement_chunk_task
+    from statements.monthly import requeue_lost_chunks
+    from statements.tasks import generate_statement_chunk_task
 
     def down(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("Connection refused")
@@ -287,7 +287,7 @@ def test_it_records_the_run_when_the_queue_is_down_and_the_sweep_queues_it_later
 def test_it_waits_for_the_month_to_close_before_making_statements(db: Any) -> None:
     import zoneinfo
 
-    from payments.statements import ensure_month_ended, ensure_previous_month_run
+    from statements.monthly import ensure_month_ended, ensure_previous_month_run
 
     tz = zoneinfo.ZoneInfo("Asia/Shanghai")
     just_after = datetime.datetime(2025, 11, 1, 0, 5, tzinfo=tz)

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
 from accounts.models import AuditChannel, audit
-from payments.models import MAX_CHUNK_SIZE
-from payments.statements import (
+from statements.models import MAX_CHUNK_SIZE
+from statements.monthly import (
     DEFAULT_CHUNK_SIZE,
     StatementError,
     parse_month,

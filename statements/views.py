@@ -17,8 +17,8 @@ from django.views.decorators.cache import never_cache
 from accounts.models import User
 
 from .models import MonthlyStatement
-from .statement_view_model import statement_page
-from .statements import StatementError, parse_month
+from .monthly import StatementError, parse_month
+from .view_model import statement_page
 
 logger = logging.getLogger(__name__)
 
@@ -48,19 +48,19 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     if user.person_id is None:
         return redirect("portal:dashboard")
     statements = MonthlyStatement.objects.filter(person_id=user.person_id).defer(*LIGHT_FIELDS).order_by("-month")
-    return render(request, "payments/statement_list.html", {"statements": statements[:36]})
+    return render(request, "statements/statement_list.html", {"statements": statements[:36]})
 
 
 @login_required
 def statement_detail(request: HttpRequest, month: str) -> HttpResponse:
     statement = _own_statement(request, month)
-    return render(request, "payments/statement_detail.html", {"page": statement_page(statement), "statement": statement})
+    return render(request, "statements/statement_detail.html", {"page": statement_page(statement), "statement": statement})
 
 
 @never_cache
 @login_required
 def statement_pdf(request: HttpRequest, month: str) -> HttpResponse:
-    from .statement_pdf import FontMissing, filename, pdf_for
+    from .pdf import FontMissing, filename, pdf_for
 
     statement = _own_statement(request, month, with_pdf=True)
     try:
@@ -68,7 +68,7 @@ def statement_pdf(request: HttpRequest, month: str) -> HttpResponse:
     except FontMissing:
         logger.error("statement PDF not made: no CJK font installed (see requirements.txt)")
         # Plain words instead of a server error; the HTML statement has the same figures.
-        return render(request, "payments/statement_pdf_unavailable.html", {"statement": statement})
+        return render(request, "statements/statement_pdf_unavailable.html", {"statement": statement})
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename(statement)}"'
     return response

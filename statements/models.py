@@ -1,7 +1,7 @@
 """Monthly statements (月度对账单) and the runs that produce them.
 
-Imported by payments/models.py so that the models belong to the payments app. The database
-keeps the promises: one statement per (personal account, month), one run per month, one chunk
+The tables keep the names they had when these models belonged to payments (payments_...). The
+database keeps the promises: one statement per (personal account, month), one run per month, one chunk
 per (run, number), and a statement's printed arithmetic must add up (CHECK constraint).
 """
 
@@ -30,6 +30,7 @@ class StatementRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
+        db_table = "payments_statementrun"
         verbose_name = _("statement run")
         verbose_name_plural = _("statement runs")
         ordering = ["-month"]
@@ -73,6 +74,7 @@ class StatementChunk(models.Model):
     error = models.TextField(_("problems"), blank=True)
 
     class Meta:
+        db_table = "payments_statementchunk"
         verbose_name = _("statement chunk")
         verbose_name_plural = _("statement chunks")
         ordering = ["run", "number"]
@@ -118,6 +120,7 @@ class MonthlyStatement(models.Model):
     pdf_rendered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        db_table = "payments_monthlystatement"
         verbose_name = _("monthly statement")
         verbose_name_plural = _("monthly statements")
         ordering = ["-month", "id"]

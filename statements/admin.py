@@ -82,7 +82,7 @@ class StatementRunAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Queue again what is unfinished or failed"))
     def retry_unfinished(self, request: HttpRequest, queryset: QuerySet[StatementRun]) -> None:
-        from .statements import StatementError, start_statement_run
+        from .monthly import StatementError, start_statement_run
 
         total = 0
         for run in queryset:

@@ -21,7 +21,7 @@ from accounts.idnumbers import mask_id_number
 from portal.templatetags.portal_tags import format_fen
 
 from .models import MonthlyStatement
-from .statement_view_model import StatementPage, statement_page
+from .view_model import StatementPage, statement_page
 
 FONT_DIRS = ["/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/opentype/noto-cjk"]
 REGULAR_FILES = ["NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansCJK-Regular.otc"]

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import statement_views as views
+from . import views
 
 
 class MonthConverter:

@@ -12,7 +12,7 @@ from accounts.models import SpendingCategory
 from portal.templatetags.portal_tags import format_fen
 
 from .models import MonthlyStatement
-from .statements import month_label, next_month
+from .monthly import month_label, next_month
 
 # SVG geometry (user units; the SVG scales to the page width through its viewBox).
 CHART_WIDTH = 640
