@@ -204,6 +204,28 @@ class UserAdmin(BaseUserAdmin):
         (_("Portal"), {"fields": ("role", "office", "person", "language", "notify_sms", "notify_email", "age_friendly")}),
     )
     raw_id_fields = ["person"]
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset the second factor (lost phone): set it up again at the next log-in"))
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        from .second_factor import reset_second_factor
+
+        count = 0
+        for user in queryset:
+            reset_second_factor(user, actor=request.user)
+            count += 1
+        messages.success(request, _("Second factor reset for %(n)d user(s).") % {"n": count})
+
+
+# The devices' own admin pages would show the authenticator secrets: staff reset a second
+# factor from the user list instead.
+for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
+    from django.apps import apps as _apps
+
+    try:
+        admin.site.unregister(_apps.get_model(_device_model))
+    except admin.sites.NotRegistered:
+        pass
 
 
 @admin.register(AuditEvent)
