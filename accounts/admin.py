@@ -27,6 +27,7 @@ from .models import (
     normalize_phone,
 )
 from .registry import HEADER, PersonChange, announce_change, import_registry
+from .scoping import RegionScopedAdmin, is_national
 
 admin.site.site_header = _("Family Pooling Portal — bureau administration")
 admin.site.site_title = _("Family Pooling Portal")
@@ -45,7 +46,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(ReadOnlyAdmin):
+class RegionAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("code",)
     list_display = ["code", "name", "province_code", "current"]
     list_filter = ["current"]
     search_fields = ["code", "name"]
@@ -80,7 +82,7 @@ class RegionPolicyForm(forms.ModelForm):
 
 
 @admin.register(RegionPolicy)
-class RegionPolicyAdmin(admin.ModelAdmin):
+class RegionPolicyAdmin(RegionScopedAdmin):
     form = RegionPolicyForm
     list_display = ["__str__", "effective_from", "max_beneficiaries", "pooling_scope", "consent_days", "annual_cap_fen"]
     list_filter = ["pooling_scope"]
@@ -98,7 +100,7 @@ class RegistryUploadForm(forms.Form):
 
 
 @admin.register(InsuredPerson)
-class InsuredPersonAdmin(admin.ModelAdmin):
+class InsuredPersonAdmin(RegionScopedAdmin):
     list_display = ["masked_name_col", "masked_id_col", "scheme", "status", "region", "birth_date"]
     list_filter = ["scheme", "status"]
     readonly_fields = ["masked_id_col", "masked_phone_col", "birth_date", "sex", "created_at", "updated_at"]
@@ -135,7 +137,7 @@ class InsuredPersonAdmin(admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        person = InsuredPerson.objects.filter(pk=object_id).first()
+        person = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
         if person is not None and request.method == "GET":
             audit("staff.lookup", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=person, obj=person)
         return super().change_view(request, object_id, form_url, extra_context)
@@ -145,7 +147,7 @@ class InsuredPersonAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: InsuredPerson, form: Any, change: bool) -> None:
         """Save a registry correction; a changed scheme, status, region or death is a life event
         that the pooling rules react to (bindings end or pause) in the same transaction."""
-        stored = InsuredPerson.objects.filter(pk=obj.pk).first() if change else None
+        stored = self.get_queryset(request).filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         audit("registry.edited", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=obj, obj=obj,
               after={"changed": list(form.changed_data)})
@@ -167,7 +169,8 @@ class InsuredPersonAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("accounts.change_insuredperson"):
+        # The file may hold any region's people: only national staff import it.
+        if not request.user.has_perm("accounts.change_insuredperson") or not is_national(request.user):
             return redirect("admin:index")
         form = RegistryUploadForm(request.POST or None, request.FILES or None)
         errors: list[Any] = []
@@ -190,13 +193,14 @@ class InsuredPersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(RegionScopedAdmin):
     list_display = ["name", "region", "address"]
     raw_id_fields = ["region"]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
+    region_paths = ("office__region__code", "person__region__code")
     list_display = ["username", "role", "office", "display_name", "is_staff", "is_active"]
     list_filter = ["role", "is_staff", "is_active"]
     fieldsets = (
@@ -229,7 +233,8 @@ for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("on_behalf_of__region__code", "actor__office__region__code")
     list_display = ["created_at", "action", "channel", "actor", "on_behalf_of", "object_type", "object_id"]
     list_filter = ["channel", "action"]
     date_hierarchy = "created_at"
@@ -237,7 +242,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("person__region__code",)
     list_display = ["created_at", "kind", "subject", "person", "relayed_at", "read_at"]
     list_filter = ["kind"]
     exclude = ["body"]

@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
 from accounts.models import AuditChannel, audit
+from accounts.scoping import RegionScopedAdmin
 
 from . import institutions
 from .models import Institution, PremiumPayment, Settlement
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(RegionScopedAdmin):
     list_display = ["code", "name", "kind", "region", "active", "key_status"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]
@@ -66,7 +67,8 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnly):
+class SettlementAdmin(RegionScopedAdmin, ReadOnly):
+    region_paths = ("institution__region__code",)
     list_display = ["id", "created_at", "institution", "category", "amount_fen", "paid_fen", "refunded_fen"]
     list_filter = ["category", "institution__kind"]
     search_fields = ["reference", "institution__code"]
@@ -74,6 +76,7 @@ class SettlementAdmin(ReadOnly):
 
 
 @admin.register(PremiumPayment)
-class PremiumPaymentAdmin(ReadOnly):
+class PremiumPaymentAdmin(RegionScopedAdmin, ReadOnly):
+    region_paths = ("payer__region__code",)
     list_display = ["id", "created_at", "year", "amount_fen", "channel"]
     list_filter = ["year", "channel"]

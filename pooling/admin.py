@@ -11,16 +11,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditChannel, audit
+from accounts.scoping import RegionScopedAdmin
 
 from .models import Binding, Guide, GuideStep
 
 
 @admin.register(Binding)
-class BindingAdmin(admin.ModelAdmin):
-    """Bindings change only through the services (status, consent); staff review and read."""
+class BindingAdmin(RegionScopedAdmin):
+    """Bindings change only through the services (status, consent); staff review and read.
+
+    A binding belongs to the region of its account holder (whose bureau pays from it)."""
+
+    region_paths = ("holder__region__code",)
 
     list_display = ["__str__", "relationship", "status", "flagged_for_review", "created_at", "end_date"]
-    list_filter = ["status", "flagged_for_review", "relationship", "holder__region"]
+    list_filter = ["status", "flagged_for_review", "relationship"]
     list_select_related = ["holder", "beneficiary"]
     search_fields = ["holder__name", "beneficiary__name"]
     actions = ["mark_reviewed"]
@@ -54,7 +59,7 @@ class GuideStepInline(admin.TabularInline):
 
 
 @admin.register(Guide)
-class GuideAdmin(admin.ModelAdmin):
+class GuideAdmin(RegionScopedAdmin):
     list_display = ["title", "channel", "region", "updated_at"]
     list_filter = ["channel"]
     inlines = [GuideStepInline]

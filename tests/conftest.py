@@ -152,6 +152,20 @@ def bureau_clerk(db: Any) -> User:
     return User.objects.create_superuser("clerk", "clerk@example.com", PASSWORD, role=Role.BUREAU)
 
 
+def make_bureau_staff(username: str, region: str | None, group: str) -> User:
+    """A bureau clerk of a region's bureau (its office), or national staff (region None), in a staff group."""
+    from django.contrib.auth.models import Group
+
+    office = None
+    if region is not None:
+        office = Office.objects.create(name=f"{Region.objects.get(pk=region).name}医疗保障局", region_id=region)
+    user = User(username=username, role=Role.BUREAU, office=office, is_staff=True)
+    user.set_password(PASSWORD)
+    user.save()
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
 def login_staff(client: Any, user: User) -> Any:
     """Log a staff user in as after the password and the authenticator code.
 
