@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .admin_tools import FenAsYuanField, YuanAdminMixin, region_filter
 from .idnumbers import normalize_id_number
 from .models import (
     AuditChannel,
@@ -64,6 +65,11 @@ class RegionPolicyForm(forms.ModelForm):
     allowed_categories = forms.MultipleChoiceField(
         label=_("what pooled money may pay"), widget=forms.CheckboxSelectMultiple, choices=[],
     )
+    annual_cap_fen = FenAsYuanField(
+        label=_("annual cap per relative (yuan)"), required=False,
+        help_text=_("In yuan, e.g. 20000.00. Empty: no regional cap."),
+    )
+    resident_premium_fen = FenAsYuanField(label=_("resident premium per year (yuan)"), help_text=_("In yuan, e.g. 400.00."))
 
     class Meta:
         model = RegionPolicy
@@ -82,10 +88,11 @@ class RegionPolicyForm(forms.ModelForm):
 
 
 @admin.register(RegionPolicy)
-class RegionPolicyAdmin(RegionScopedAdmin):
+class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
     form = RegionPolicyForm
+    money_fields = {"annual_cap_fen": _("annual cap per relative"), "resident_premium_fen": _("resident premium per year")}
     list_display = ["__str__", "effective_from", "max_beneficiaries", "pooling_scope", "consent_days", "annual_cap_fen"]
-    list_filter = ["pooling_scope"]
+    list_filter = ["pooling_scope", region_filter("region__code")]
     autocomplete_fields = ["region"]
     search_fields = ["region__name", "region__code"]
 
@@ -102,7 +109,7 @@ class RegistryUploadForm(forms.Form):
 @admin.register(InsuredPerson)
 class InsuredPersonAdmin(RegionScopedAdmin):
     list_display = ["masked_name_col", "masked_id_col", "scheme", "status", "region", "birth_date"]
-    list_filter = ["scheme", "status"]
+    list_filter = ["scheme", "status", region_filter("region__code")]
     readonly_fields = ["masked_id_col", "masked_phone_col", "birth_date", "sex", "created_at", "updated_at"]
     fields = ["name", "masked_id_col", "masked_phone_col", "scheme", "status", "region", "birth_date", "sex",
               "died_on", "created_at", "updated_at"]
@@ -195,6 +202,7 @@ class InsuredPersonAdmin(RegionScopedAdmin):
 @admin.register(Office)
 class OfficeAdmin(RegionScopedAdmin):
     list_display = ["name", "region", "address"]
+    list_filter = [region_filter("region__code")]
     raw_id_fields = ["region"]
 
 
@@ -246,5 +254,5 @@ class NotificationAdmin(RegionScopedAdmin, ReadOnlyAdmin):
     region_paths = ("person__region__code",)
     list_display = ["created_at", "kind", "subject", "person", "relayed_at", "read_at"]
     list_filter = ["kind"]
-    exclude = ["body"]
+    exclude = ["body", "link"]  # a link may carry a signed consent token
     list_select_related = ["person"]

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_tools import YuanAdminMixin, region_filter
 from accounts.models import AuditChannel
 from accounts.scoping import RegionScopedAdmin
 
@@ -42,7 +43,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Binding)
-class BindingAdmin(RegionScopedAdmin):
+class BindingAdmin(YuanAdminMixin, RegionScopedAdmin):
     """Bindings change only through the services (status, consent); staff review and read.
 
     A binding belongs to the region of its account holder (whose bureau pays from it)."""
@@ -50,7 +51,9 @@ class BindingAdmin(RegionScopedAdmin):
     region_paths = ("holder__region__code",)
     list_display = ["__str__", "relationship", "holder_age", "beneficiary_age", "status", "flagged_for_review",
                     "reasons_col", "created_at", "end_date"]
-    list_filter = ["status", "flagged_for_review", "relationship"]
+    list_filter = ["status", "flagged_for_review", "relationship", region_filter("holder__region__code")]
+    money_fields = {"per_payment_cap_fen": _("limit per payment"), "monthly_cap_fen": _("limit per month"),
+                    "annual_cap_fen": _("limit per year")}
     list_select_related = ["holder", "beneficiary"]
     search_fields = ["holder__name", "beneficiary__name"]
     actions = ["mark_reviewed", "ask_for_proof", "reject"]
@@ -76,7 +79,7 @@ class BindingAdmin(RegionScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         hidden = {"review_reasons", "consent_documents"}
-        return [f.name for f in Binding._meta.fields if f.name not in hidden and f.editable] + [
+        return self._in_yuan([f.name for f in Binding._meta.fields if f.name not in hidden and f.editable]) + [
             "reasons_col", "documents_col"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -73,11 +73,17 @@ def test_a_revoked_key_stops_working(hospital, holder):
 def test_bureau_staff_rotate_and_revoke_keys_in_admin(client, bureau_clerk, hospital):
     login_staff(client, bureau_clerk)
     url = "/admin/payments/institution/"
-    response = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk]}, follow=True)
+    ask = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk]})
+    assert ask.status_code == 200 and 'name="confirm" value="yes"' in ask.content.decode()
+    assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash == hash_key(hospital.key)  # not yet
+    response = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk],
+                                 "confirm": "yes"}, follow=True)
     html = response.content.decode()
     assert "will not be shown again" in html
     assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash != hash_key(hospital.key)
     client.post(url, {"action": "revoke_keys", "_selected_action": [hospital.institution.pk]})
+    assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash is not None  # asked first
+    client.post(url, {"action": "revoke_keys", "_selected_action": [hospital.institution.pk], "confirm": "yes"})
     assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash is None
 
 
