@@ -96,6 +96,63 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
     autocomplete_fields = ["region"]
     search_fields = ["region__name", "region__code"]
 
+    POLICY_FIELDS = ("allowed_relationships", "max_beneficiaries", "pooling_scope", "consent_days", "minor_age",
+                     "cooling_days", "annual_cap_fen", "allowed_categories", "resident_premium_fen", "undo_minutes",
+                     "reminder_days", "marriage_age")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new row starts from the values in force above its region (the clerk's own region by default)."""
+        from .policy_changes import policy_above
+        from .scoping import staff_prefix
+
+        initial = super().get_changeform_initial_data(request)
+        region = initial.get("region")
+        office = getattr(request.user, "office", None)
+        if not region and staff_prefix(request.user) and office is not None:
+            region = office.region_id
+        above = policy_above(region if isinstance(region, str) else None)
+        for name in self.POLICY_FIELDS:
+            initial.setdefault(name, getattr(above, name))
+        if region:
+            initial["region"] = region
+        return initial
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: Any = None) -> HttpResponse:
+        """Before a change that tightens a rule is saved, show whom it touches and ask to confirm."""
+        if request.method == "POST" and request.POST.get("_confirm_tightening") != "1":
+            preview = self._tightening_preview(request, object_id)
+            if preview is not None:
+                return preview
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _tightening_preview(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        from django.contrib.admin.utils import unquote
+
+        from .policy_changes import impacts, policy_above, tightenings
+
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if object_id and (obj is None or not self.has_change_permission(request, obj)):
+            return None  # Django answers as for a missing row, or refuses
+        if not object_id and not self.has_add_permission(request):
+            return None
+        before = RegionPolicy.objects.get(pk=obj.pk) if obj is not None else None
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
+        if not form.is_valid():
+            return None  # the form page shows the errors
+        after = form.save(commit=False)
+        if before is None:
+            before = policy_above(after.region_id, after.effective_from)
+        found = tightenings(before, after)
+        if not found:
+            return None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": _("Check before saving"),
+            "impacts": impacts(after, found), "policy": after,
+            "posted": [(k, v) for k, values in request.POST.lists() if k != "csrfmiddlewaretoken" for v in values],
+        }
+        return render(request, "admin/accounts/regionpolicy/tightening_preview.html", context)
+
     def save_model(self, request: HttpRequest, obj: RegionPolicy, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit("policy.saved", channel=AuditChannel.ADMIN, actor=request.user, obj=obj,
