@@ -27,7 +27,7 @@ def test_policy_amounts_are_typed_and_listed_in_yuan(client, nation):
         "max_beneficiaries": "4", "pooling_scope": "region", "consent_days": "7", "minor_age": "16",
         "cooling_days": "0", "annual_cap_fen": "20000.00", "allowed_categories": ["outpatient"],
         "resident_premium_fen": "400", "undo_minutes": "10", "reminder_days": "7", "marriage_age": "20",
-        "notes": "",
+        "notes": "", "_confirm_tightening": "1",  # fewer relationships than the national row: confirmed
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = RegionPolicy.objects.get(region_id=HAIKOU)
