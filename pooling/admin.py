@@ -58,7 +58,10 @@ class BindingAdmin(YuanAdminMixin, RegionScopedAdmin):
     search_fields = ["holder__name", "beneficiary__name"]
     actions = ["mark_reviewed", "ask_for_proof", "reject"]
     date_hierarchy = "created_at"
-    exclude = ["review_reasons", "consent_documents"]
+    # Shown in words (reasons, documents) or internal bookkeeping.
+    HIDDEN = ("review_reasons", "consent_documents", "version", "consent_channel", "reminded_at",
+              "end_reminder_sent_on", "status_before_suspension")
+    exclude = list(HIDDEN)
     change_list_template = "admin/pooling/binding/change_list.html"
 
     @admin.display(description=_("age of the account holder"))
@@ -78,8 +81,7 @@ class BindingAdmin(YuanAdminMixin, RegionScopedAdmin):
         return documents_text(obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        hidden = {"review_reasons", "consent_documents"}
-        return self._in_yuan([f.name for f in Binding._meta.fields if f.name not in hidden and f.editable]) + [
+        return self._in_yuan([f.name for f in Binding._meta.fields if f.name not in self.HIDDEN and f.editable]) + [
             "reasons_col", "documents_col"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -146,8 +146,9 @@ class Binding(models.Model):
 
     flagged_for_review = models.BooleanField(_("flagged for bureau review"), default=False)
     review_reasons = models.JSONField(_("why it was flagged"), default=list, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("reviewed by"))
     proof_requested_at = models.DateTimeField(_("proof asked for at"), null=True, blank=True)
 
     objects = BindingQuerySet.as_manager()

@@ -44,6 +44,7 @@ def test_binding_limits_are_shown_in_yuan_and_no_answer_code_hash(client, nation
     page = client.get(reverse("admin:pooling_binding_change", args=[binding.pk])).content.decode()
     assert "¥500.00" in page and "50000" not in page
     assert "f" * 64 not in page
+    assert 'name="version"' not in page and 'name="status_before_suspension"' not in page  # read-only, no inputs
 
 
 def test_the_region_filter_is_a_text_box_that_finds_a_city_by_code_or_name(client, nation, holder, mother, outsider):
