@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -293,7 +294,7 @@ for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
 
     try:
         admin.site.unregister(_apps.get_model(_device_model))
-    except admin.sites.NotRegistered:
+    except NotRegistered:
         pass
 
 

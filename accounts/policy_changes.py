@@ -15,7 +15,7 @@ from typing import Any
 
 from .models import PoolingScope, RegionPolicy
 
-SCOPE_WIDTH = {PoolingScope.REGION: 0, PoolingScope.PROVINCE: 1, PoolingScope.NATIONAL: 2}
+SCOPE_WIDTH: dict[str, int] = {PoolingScope.REGION: 0, PoolingScope.PROVINCE: 1, PoolingScope.NATIONAL: 2}
 
 
 @dataclass

@@ -45,9 +45,9 @@ def staff_prefix(user: Any) -> str | None:
     """The code prefix the user may see ("" = the whole country), or None for nothing."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    cached = getattr(user, "_region_prefix", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(user, "_region_prefix"):
+        cached: str | None = user._region_prefix
+        return cached
     prefix: str | None
     if user.is_superuser or user.groups.filter(name__in=NATIONAL_GROUPS).exists():
         prefix = NATIONAL

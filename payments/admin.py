@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -61,7 +62,7 @@ class InstitutionAdmin(RegionScopedAdmin):
         return TemplateResponse(request, "admin/payments/institution/confirm_key_action.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": question,
             "consequence": consequence, "institutions": queryset, "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         })
 
     @admin.action(description=_("Issue a new API key (the old one stops working)"), permissions=["change"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -131,7 +132,7 @@ class BindingAdmin(YuanAdminMixin, RegionScopedAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
             "bindings": queryset.select_related("holder", "beneficiary"), "title": _("Reject the relationship"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/pooling/binding/reject.html", context)
 
@@ -158,7 +159,7 @@ class BindingAdmin(YuanAdminMixin, RegionScopedAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "rows": rows,
             "title": _("Bindings waiting for review"), "can_change": self.has_change_permission(request),
             "changelist": reverse("admin:pooling_binding_changelist"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/pooling/binding/review_queue.html", context)
 

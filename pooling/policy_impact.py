@@ -8,6 +8,8 @@ payment, so payments for a removed category stop from the effective date.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
@@ -31,7 +33,7 @@ def _people(rows: list[tuple[int, int]]) -> int:
     return len({p for pair in rows for p in pair})
 
 
-def _labels(values: list[str], choices: type) -> str:
+def _labels(values: list[str], choices: Any) -> str:
     labels = dict(choices.choices)
     return "、".join(str(labels.get(v, v)) for v in values) if values else ""
 

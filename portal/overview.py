@@ -63,12 +63,13 @@ def overview_data(user: Any, today: datetime.date | None = None) -> dict[str, An
         .values("month").annotate(n=Count("id")).order_by("month"))]
 
     spending: dict[tuple[str, str], int] = {}
-    for row in (SettlementSource.objects.filter(region_q(user, "owner__region__code"), source="pooled",
+    for spent in (SettlementSource.objects.filter(region_q(user, "owner__region__code"), source="pooled",
                                                 settlement__created_at__date__gte=since)
                 .annotate(month=TruncMonth("settlement__created_at"), category=F("settlement__category"))
                 .values("month", "category").annotate(fen=Sum(F("amount_fen") - F("refunded_fen")))
                 .order_by("month", "category")):
-        spending[(_month_label(row["month"]), str(categories.get(row["category"], row["category"])))] = row["fen"] or 0
+        spending[(_month_label(spent["month"]), str(categories.get(spent["category"], spent["category"])))] = (
+            spent["fen"] or 0)
     spending_rows = [(month, category, fen) for (month, category), fen in spending.items()]
     per_category: dict[str, int] = {}
     for _month, category, fen in spending_rows:

@@ -8,6 +8,7 @@ adds a model calls ``sync_staff_groups`` again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from accounts import scoping
@@ -37,7 +38,7 @@ def _viewer(extra: list[str]) -> list[tuple[str, str]]:
     return [(label.split(".")[0], f"view_{label.split('.')[1]}") for label in VIEWED + extra]
 
 
-def _administrator(extra_viewed: list[str], extra_edited: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+def _administrator(extra_viewed: list[str], extra_edited: Mapping[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     perms = _viewer(extra_viewed)
     for label, verbs in {**EDITED, **extra_edited}.items():
         app, model = label.split(".")
