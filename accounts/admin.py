@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .admin_tools import FenAsYuanField, YuanAdminMixin, region_filter
 from .idnumbers import normalize_id_number
 from .models import (
     AuditChannel,
@@ -27,6 +29,7 @@ from .models import (
     normalize_phone,
 )
 from .registry import HEADER, PersonChange, announce_change, import_registry
+from .scoping import RegionScopedAdmin, is_national
 
 admin.site.site_header = _("Family Pooling Portal — bureau administration")
 admin.site.site_title = _("Family Pooling Portal")
@@ -45,7 +48,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(ReadOnlyAdmin):
+class RegionAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("code",)
     list_display = ["code", "name", "province_code", "current"]
     list_filter = ["current"]
     search_fields = ["code", "name"]
@@ -62,6 +66,11 @@ class RegionPolicyForm(forms.ModelForm):
     allowed_categories = forms.MultipleChoiceField(
         label=_("what pooled money may pay"), widget=forms.CheckboxSelectMultiple, choices=[],
     )
+    annual_cap_fen = FenAsYuanField(
+        label=_("annual cap per relative (yuan)"), required=False,
+        help_text=_("In yuan, e.g. 20000.00. Empty: no regional cap."),
+    )
+    resident_premium_fen = FenAsYuanField(label=_("resident premium per year (yuan)"), help_text=_("In yuan, e.g. 400.00."))
 
     class Meta:
         model = RegionPolicy
@@ -80,12 +89,70 @@ class RegionPolicyForm(forms.ModelForm):
 
 
 @admin.register(RegionPolicy)
-class RegionPolicyAdmin(admin.ModelAdmin):
+class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
     form = RegionPolicyForm
+    money_fields = {"annual_cap_fen": _("annual cap per relative"), "resident_premium_fen": _("resident premium per year")}
     list_display = ["__str__", "effective_from", "max_beneficiaries", "pooling_scope", "consent_days", "annual_cap_fen"]
-    list_filter = ["pooling_scope"]
+    list_filter = ["pooling_scope", region_filter("region__code")]
     autocomplete_fields = ["region"]
     search_fields = ["region__name", "region__code"]
+
+    POLICY_FIELDS = ("allowed_relationships", "max_beneficiaries", "pooling_scope", "consent_days", "minor_age",
+                     "cooling_days", "annual_cap_fen", "allowed_categories", "resident_premium_fen", "undo_minutes",
+                     "reminder_days", "marriage_age")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new row starts from the values in force above its region (the clerk's own region by default)."""
+        from .policy_changes import policy_above
+        from .scoping import staff_prefix
+
+        initial = super().get_changeform_initial_data(request)
+        region = initial.get("region")
+        office = getattr(request.user, "office", None)
+        if not region and staff_prefix(request.user) and office is not None:
+            region = office.region_id
+        above = policy_above(region if isinstance(region, str) else None)
+        for name in self.POLICY_FIELDS:
+            initial.setdefault(name, getattr(above, name))
+        if region:
+            initial["region"] = region
+        return initial
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: Any = None) -> HttpResponse:
+        """Before a change that tightens a rule is saved, show whom it touches and ask to confirm."""
+        if request.method == "POST" and request.POST.get("_confirm_tightening") != "1":
+            preview = self._tightening_preview(request, object_id)
+            if preview is not None:
+                return preview
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _tightening_preview(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        from django.contrib.admin.utils import unquote
+
+        from .policy_changes import impacts, policy_above, tightenings
+
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if object_id and (obj is None or not self.has_change_permission(request, obj)):
+            return None  # Django answers as for a missing row, or refuses
+        if not object_id and not self.has_add_permission(request):
+            return None
+        before = RegionPolicy.objects.get(pk=obj.pk) if obj is not None else None
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
+        if not form.is_valid():
+            return None  # the form page shows the errors
+        after = form.save(commit=False)
+        if before is None:
+            before = policy_above(after.region_id, after.effective_from)
+        found = tightenings(before, after)
+        if not found:
+            return None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": _("Check before saving"),
+            "impacts": impacts(after, found), "policy": after,
+            "posted": [(k, v) for k, values in request.POST.lists() if k != "csrfmiddlewaretoken" for v in values],
+        }
+        return render(request, "admin/accounts/regionpolicy/tightening_preview.html", context)
 
     def save_model(self, request: HttpRequest, obj: RegionPolicy, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -98,9 +165,9 @@ class RegistryUploadForm(forms.Form):
 
 
 @admin.register(InsuredPerson)
-class InsuredPersonAdmin(admin.ModelAdmin):
+class InsuredPersonAdmin(RegionScopedAdmin):
     list_display = ["masked_name_col", "masked_id_col", "scheme", "status", "region", "birth_date"]
-    list_filter = ["scheme", "status"]
+    list_filter = ["scheme", "status", region_filter("region__code")]
     readonly_fields = ["masked_id_col", "masked_phone_col", "birth_date", "sex", "created_at", "updated_at"]
     fields = ["name", "masked_id_col", "masked_phone_col", "scheme", "status", "region", "birth_date", "sex",
               "died_on", "created_at", "updated_at"]
@@ -135,7 +202,7 @@ class InsuredPersonAdmin(admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        person = InsuredPerson.objects.filter(pk=object_id).first()
+        person = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
         if person is not None and request.method == "GET":
             audit("staff.lookup", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=person, obj=person)
         return super().change_view(request, object_id, form_url, extra_context)
@@ -145,7 +212,7 @@ class InsuredPersonAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: InsuredPerson, form: Any, change: bool) -> None:
         """Save a registry correction; a changed scheme, status, region or death is a life event
         that the pooling rules react to (bindings end or pause) in the same transaction."""
-        stored = InsuredPerson.objects.filter(pk=obj.pk).first() if change else None
+        stored = self.get_queryset(request).filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         audit("registry.edited", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=obj, obj=obj,
               after={"changed": list(form.changed_data)})
@@ -167,7 +234,8 @@ class InsuredPersonAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("accounts.change_insuredperson"):
+        # The file may hold any region's people: only national staff import it.
+        if not request.user.has_perm("accounts.change_insuredperson") or not is_national(request.user):
             return redirect("admin:index")
         form = RegistryUploadForm(request.POST or None, request.FILES or None)
         errors: list[Any] = []
@@ -190,13 +258,15 @@ class InsuredPersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(RegionScopedAdmin):
     list_display = ["name", "region", "address"]
+    list_filter = [region_filter("region__code")]
     raw_id_fields = ["region"]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
+    region_paths = ("office__region__code", "person__region__code")
     list_display = ["username", "role", "office", "display_name", "is_staff", "is_active"]
     list_filter = ["role", "is_staff", "is_active"]
     fieldsets = (
@@ -204,10 +274,33 @@ class UserAdmin(BaseUserAdmin):
         (_("Portal"), {"fields": ("role", "office", "person", "language", "notify_sms", "notify_email", "age_friendly")}),
     )
     raw_id_fields = ["person"]
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset the second factor (lost phone): set it up again at the next log-in"))
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        from .second_factor import reset_second_factor
+
+        count = 0
+        for user in queryset:
+            reset_second_factor(user, actor=request.user)
+            count += 1
+        messages.success(request, _("Second factor reset for %(n)d user(s).") % {"n": count})
+
+
+# The devices' own admin pages would show the authenticator secrets: staff reset a second
+# factor from the user list instead.
+for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
+    from django.apps import apps as _apps
+
+    try:
+        admin.site.unregister(_apps.get_model(_device_model))
+    except NotRegistered:
+        pass
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("on_behalf_of__region__code", "actor__office__region__code")
     list_display = ["created_at", "action", "channel", "actor", "on_behalf_of", "object_type", "object_id"]
     list_filter = ["channel", "action"]
     date_hierarchy = "created_at"
@@ -215,8 +308,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(RegionScopedAdmin, ReadOnlyAdmin):
+    region_paths = ("person__region__code",)
     list_display = ["created_at", "kind", "subject", "person", "relayed_at", "read_at"]
     list_filter = ["kind"]
-    exclude = ["body"]
+    exclude = ["body", "link"]  # a link may carry a signed consent token
     list_select_related = ["person"]

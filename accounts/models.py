@@ -405,16 +405,17 @@ class Notification(models.Model):
     """
 
     person = models.ForeignKey(
-        InsuredPerson, on_delete=models.CASCADE, related_name="notifications", db_index=False  # (the inbox index)
+        InsuredPerson, on_delete=models.CASCADE, related_name="notifications", db_index=False,  # (the inbox index)
+        verbose_name=_("insured person"),
     )
-    kind = models.CharField(max_length=50)
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
-    link = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(_("kind"), max_length=50)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    relayed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    relayed_at = models.DateTimeField(_("handed over for delivery at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -472,18 +473,20 @@ class AuditChannel(models.TextChoices):
 class AuditEvent(models.Model):
     """Who did what, when, on whose behalf and through which channel. Append-only."""
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("done by"))
     on_behalf_of = models.ForeignKey(
-        InsuredPerson, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        InsuredPerson, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events",
+        verbose_name=_("on behalf of"),
     )
-    channel = models.CharField(max_length=10, choices=AuditChannel.choices)
-    action = models.CharField(max_length=60)
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=60, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=AuditChannel.choices)
+    action = models.CharField(_("action"), max_length=60)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object number"), max_length=60, blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import second_factor_views, views
 
 app_name = "accounts"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox-read"),
     path("session/extend/", views.extend_session, name="session-extend"),
+    path("second-factor/enrol/", second_factor_views.enrol, name="otp-enrol"),
+    path("second-factor/", second_factor_views.verify, name="otp-verify"),
 ]

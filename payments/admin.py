@@ -5,21 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ReadOnlyAdmin as ReadOnly
+from accounts.admin_tools import YuanAdminMixin, region_filter
 from accounts.models import AuditChannel, audit
+from accounts.scoping import RegionScopedAdmin
 
 from . import institutions
 from .models import Institution, PremiumPayment, Settlement
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(RegionScopedAdmin):
     list_display = ["code", "name", "kind", "region", "active", "key_status"]
-    list_filter = ["kind", "active"]
+    list_filter = ["kind", "active", region_filter("region__code")]
     search_fields = ["code", "name"]
     fields = ["code", "name", "kind", "region", "active", "api_key_hint", "api_key_set_at"]
     readonly_fields = ["api_key_hint", "api_key_set_at"]
@@ -50,23 +54,47 @@ class InstitutionAdmin(admin.ModelAdmin):
             "it is not stored and will not be shown again."
         ) % {"name": obj.name, "key": key})
 
-    @admin.action(description=_("Issue a new API key (the old one stops working)"))
-    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[Institution]) -> None:
+    def _confirm(self, request: HttpRequest, queryset: QuerySet[Institution], action: str, question: Any,
+                 consequence: Any) -> HttpResponse | None:
+        """A confirmation page first (None once the clerk has confirmed)."""
+        if request.POST.get("confirm") == "yes":
+            return None
+        return TemplateResponse(request, "admin/payments/institution/confirm_key_action.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": question,
+            "consequence": consequence, "institutions": queryset, "action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
+
+    @admin.action(description=_("Issue a new API key (the old one stops working)"), permissions=["change"])
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[Institution]) -> HttpResponse | None:
+        page = self._confirm(request, queryset, "rotate_keys", _("Issue new API keys?"), _(
+            "The current key of each institution below stops working at once. Their systems cannot settle "
+            "payments until the new key, shown once on the next page, is installed."))
+        if page is not None:
+            return page
         for obj in queryset:
             self._show_key(request, obj, institutions.rotate_api_key(obj, actor=request.user))
+        return None
 
-    @admin.action(description=_("Revoke the API key"))
-    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[Institution]) -> None:
+    @admin.action(description=_("Revoke the API key"), permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[Institution]) -> HttpResponse | None:
+        page = self._confirm(request, queryset, "revoke_keys", _("Revoke the API keys?"), _(
+            "The institutions below can no longer settle payments until a new key is issued."))
+        if page is not None:
+            return page
         for obj in queryset:
             institutions.revoke_api_key(obj, actor=request.user)
         messages.success(request, _("%(n)s key(s) revoked.") % {"n": queryset.count()})
+        return None
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReadOnly):
+class SettlementAdmin(YuanAdminMixin, RegionScopedAdmin, ReadOnly):
+    region_paths = ("institution__region__code",)
+    money_fields = {"amount_fen": _("amount"), "paid_fen": _("paid from accounts"), "refunded_fen": _("refunded")}
     list_display = ["id", "created_at", "institution", "category", "amount_fen", "paid_fen", "refunded_fen"]
     list_filter = ["category", "institution__kind"]
     search_fields = ["reference", "institution__code"]
@@ -74,6 +102,8 @@ class SettlementAdmin(ReadOnly):
 
 
 @admin.register(PremiumPayment)
-class PremiumPaymentAdmin(ReadOnly):
+class PremiumPaymentAdmin(YuanAdminMixin, RegionScopedAdmin, ReadOnly):
+    region_paths = ("payer__region__code",)
+    money_fields = {"amount_fen": _("amount")}
     list_display = ["id", "created_at", "year", "amount_fen", "channel"]
     list_filter = ["year", "channel"]

@@ -25,6 +25,7 @@ class BindingStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     PAUSED = "paused", _("Paused")
     SUSPENDED = "suspended", _("Suspended (insurance not active)")
+    AWAITING_PROOF = "proof", _("On hold until proof of the relationship is shown at a counter")
     DECLINED = "declined", _("Declined by the relative")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired without an answer")
@@ -34,15 +35,17 @@ class BindingStatus(models.TextChoices):
 S = BindingStatus
 
 # A binding is "live" while it holds a slot and blocks a second binding of the same pair.
-LIVE_STATUSES = (S.PENDING, S.ACTIVE, S.PAUSED, S.SUSPENDED)
+LIVE_STATUSES = (S.PENDING, S.ACTIVE, S.PAUSED, S.SUSPENDED, S.AWAITING_PROOF)
 FINAL_STATUSES = (S.DECLINED, S.CANCELLED, S.EXPIRED, S.ENDED)
 
 # The allowed moves. ENDED -> ACTIVE exists only for the 10-minute undo of an unbind.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.ACTIVE, S.DECLINED, S.CANCELLED, S.EXPIRED, S.ENDED}),
-    S.ACTIVE: frozenset({S.PAUSED, S.SUSPENDED, S.ENDED}),
-    S.PAUSED: frozenset({S.ACTIVE, S.SUSPENDED, S.ENDED}),
+    S.ACTIVE: frozenset({S.PAUSED, S.SUSPENDED, S.ENDED, S.AWAITING_PROOF}),
+    S.PAUSED: frozenset({S.ACTIVE, S.SUSPENDED, S.ENDED, S.AWAITING_PROOF}),
     S.SUSPENDED: frozenset({S.ACTIVE, S.PAUSED, S.ENDED}),
+    # The bureau asked for proof of the relationship: no payments until a counter has seen it.
+    S.AWAITING_PROOF: frozenset({S.ACTIVE, S.ENDED}),
     S.DECLINED: frozenset(),
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
@@ -62,6 +65,7 @@ class EndReason(models.TextChoices):
     DEATH = "death", _("A person died")
     MINOR_DECLINED = "minor_declined", _("The young person chose not to continue")
     COUNTER = "counter", _("Ended at a counter")
+    BUREAU_REJECTED = "bureau_rejected", _("The bureau could not accept the relationship")
 
 
 class InvalidTransition(Exception):
@@ -144,8 +148,10 @@ class Binding(models.Model):
 
     flagged_for_review = models.BooleanField(_("flagged for bureau review"), default=False)
     review_reasons = models.JSONField(_("why it was flagged"), default=list, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("reviewed by"))
+    proof_requested_at = models.DateTimeField(_("proof asked for at"), null=True, blank=True)
 
     objects = BindingQuerySet.as_manager()
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import health, views
+from . import health, overview, views
 
 portal_patterns = (
     [
@@ -24,6 +24,7 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("statements/", include("statements.urls")),
     path("api/", include("payments.api_urls")),
+    path("admin/overview/", overview.overview, name="bureau-overview"),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
 ]

@@ -6,6 +6,9 @@ Personas (ID numbers are valid and made with ``make_id``):
 - ``outsider``: 王芳 (Wang Fang), unrelated, employee scheme in 三亚 460200, with a log-in
 - ``counter_assistant``: staff at the 海口 elderly-assist counter
 - ``bureau_clerk``: bureau staff (Django admin)
+
+Staff confirm every log-in with a second factor before /admin/ and /counter/ open: tests log
+them in with ``login_staff(client, user)`` (password and code already given).
 """
 
 from __future__ import annotations
@@ -156,6 +159,39 @@ def counter_assistant(db: Any) -> User:
 @pytest.fixture
 def bureau_clerk(db: Any) -> User:
     return User.objects.create_superuser("clerk", "clerk@example.com", PASSWORD, role=Role.BUREAU)
+
+
+def make_bureau_staff(username: str, region: str | None, group: str) -> User:
+    """A bureau clerk of a region's bureau (its office), or national staff (region None), in a staff group."""
+    from django.contrib.auth.models import Group
+
+    office = None
+    if region is not None:
+        office = Office.objects.create(name=f"{Region.objects.get(pk=region).name}医疗保障局", region_id=region)
+    user = User(username=username, role=Role.BUREAU, office=office, is_staff=True)
+    user.set_password(PASSWORD)
+    user.save()
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def login_staff(client: Any, user: User) -> Any:
+    """Log a staff user in as after the password and the authenticator code.
+
+    Gives the user a confirmed authenticator (if they have none) and marks this session as
+    verified with it, as ``accounts:otp-verify`` does after a right code.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
 
 
 def _in_ci() -> bool:

@@ -5,6 +5,7 @@ from django.urls import reverse
 from pooling.common import By
 from pooling.models import Binding, BindingStatus
 from pooling.proposals import propose_binding
+from tests.conftest import login_staff
 
 
 def _change_form_data(person, **overrides):
@@ -19,7 +20,7 @@ def _change_form_data(person, **overrides):
 def test_it_ends_bindings_when_a_clerk_records_a_death(client, bureau_clerk, holder, mother):
     binding = propose_binding(holder, mother, "parent", By(holder))
     Binding.objects.filter(pk=binding.pk).update(status=BindingStatus.ACTIVE)
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     url = reverse("admin:accounts_insuredperson_change", args=[mother.pk])
     response = client.post(url, _change_form_data(mother, died_on="2026-11-20"))
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -30,7 +31,7 @@ def test_it_ends_bindings_when_a_clerk_records_a_death(client, bureau_clerk, hol
 def test_it_pauses_bindings_when_a_clerk_suspends_the_holder(client, bureau_clerk, holder, mother):
     binding = propose_binding(holder, mother, "parent", By(holder))
     Binding.objects.filter(pk=binding.pk).update(status=BindingStatus.ACTIVE)
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     url = reverse("admin:accounts_insuredperson_change", args=[holder.pk])
     client.post(url, _change_form_data(holder, status="suspended"))
     binding.refresh_from_db()
@@ -39,7 +40,7 @@ def test_it_pauses_bindings_when_a_clerk_suspends_the_holder(client, bureau_cler
 
 def test_it_leaves_bindings_alone_when_only_the_name_is_corrected(client, bureau_clerk, holder, mother):
     binding = propose_binding(holder, mother, "parent", By(holder))
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     url = reverse("admin:accounts_insuredperson_change", args=[mother.pk])
     client.post(url, _change_form_data(mother, name="李秀英"))
     binding.refresh_from_db()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts.idnumbers import make_id_number
 from accounts.models import AuditEvent, InsuredPerson
 from accounts.registry import on_person_changed, person_change_listeners
+from tests.conftest import login_staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -214,7 +215,7 @@ def _upload(client, content: bytes):
 
 
 def test_bureau_staff_can_upload_the_registry_in_admin(en_client, bureau_clerk):
-    en_client.force_login(bureau_clerk)
+    login_staff(en_client, bureau_clerk)
     response = _upload(en_client, ("\n".join([HEADER, *GOOD]) + "\n").encode())
     assert response.status_code == 200
     assert "Import done: 3 created, 0 updated, 0 unchanged." in response.content.decode()
@@ -223,7 +224,7 @@ def test_bureau_staff_can_upload_the_registry_in_admin(en_client, bureau_clerk):
 
 
 def test_the_admin_upload_lists_every_bad_line_and_writes_nothing(en_client, bureau_clerk):
-    en_client.force_login(bureau_clerk)
+    login_staff(en_client, bureau_clerk)
     content = "\n".join([HEADER, GOOD[0], GOOD[1].replace("flexible", "xx"), GOOD[2].replace(",110111", ",000000")])
     response = _upload(en_client, content.encode())
     html = response.content.decode()
@@ -234,7 +235,7 @@ def test_the_admin_upload_lists_every_bad_line_and_writes_nothing(en_client, bur
 
 
 def test_the_admin_upload_explains_a_file_that_is_not_utf8(en_client, bureau_clerk):
-    en_client.force_login(bureau_clerk)
+    login_staff(en_client, bureau_clerk)
     response = _upload(en_client, ("\n".join([HEADER, GOOD[0]]) + "\n").encode("gbk"))
     assert "The file is not UTF-8 text. Save it as &#x27;CSV UTF-8&#x27; and upload again." in response.content.decode()
     assert InsuredPerson.objects.count() == 0

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from payments.institutions import hash_key, revoke_api_key, rotate_api_key
 from payments.models import Institution
+from tests.conftest import login_staff
 
 from .conftest import Api, credit, voucher_for
 
@@ -70,18 +71,24 @@ def test_a_revoked_key_stops_working(hospital, holder):
 
 
 def test_bureau_staff_rotate_and_revoke_keys_in_admin(client, bureau_clerk, hospital):
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     url = "/admin/payments/institution/"
-    response = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk]}, follow=True)
+    ask = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk]})
+    assert ask.status_code == 200 and 'name="confirm" value="yes"' in ask.content.decode()
+    assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash == hash_key(hospital.key)  # not yet
+    response = client.post(url, {"action": "rotate_keys", "_selected_action": [hospital.institution.pk],
+                                 "confirm": "yes"}, follow=True)
     html = response.content.decode()
     assert "will not be shown again" in html
     assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash != hash_key(hospital.key)
     client.post(url, {"action": "revoke_keys", "_selected_action": [hospital.institution.pk]})
+    assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash is not None  # asked first
+    client.post(url, {"action": "revoke_keys", "_selected_action": [hospital.institution.pk], "confirm": "yes"})
     assert Institution.objects.get(pk=hospital.institution.pk).api_key_hash is None
 
 
 def test_bureau_staff_add_an_institution_and_see_its_key_once(client, bureau_clerk):
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     response = client.post("/admin/payments/institution/add/", {
         "code": "P77", "name": "药房", "kind": "pharmacy", "region": "460100", "active": "on",
     }, follow=True)

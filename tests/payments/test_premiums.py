@@ -11,6 +11,7 @@ from accounts.models import AuditEvent, RegionPolicy
 from payments import ledger
 from payments.models import AccountKind, LedgerEntry, PremiumPayment
 from payments.premiums import PremiumError, pay_resident_premium, premium_year
+from tests.conftest import login_staff
 from tests.portal.counter_data import person_id
 
 from .conftest import bind, credit
@@ -93,7 +94,7 @@ def test_a_citizen_sees_only_their_own_receipts(client, holder, mother, outsider
 def test_counter_staff_pay_on_a_citizens_behalf(client, counter_assistant, holder, mother, haikou_premium):
     credit(holder, 100_000)
     bind(holder, mother, "parent")
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     page = client.get(f"/counter/person/{holder.pk}/")
     assert "Pay on their behalf" in page.content.decode()
     response = client.post(f"/counter/person/{holder.pk}/premium/", {"relative": mother.pk, "year": premium_year(),
@@ -107,7 +108,7 @@ def test_counter_staff_pay_on_a_citizens_behalf(client, counter_assistant, holde
 
 def test_counter_staff_cannot_pay_for_people_of_another_region(client, counter_assistant, outsider, mother):
     credit(outsider, 100_000)
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     response = client.post(f"/counter/person/{outsider.pk}/premium/", {"relative": mother.pk, "year": premium_year(),
                                                                        **person_id(outsider)})
     assert response.status_code == 404

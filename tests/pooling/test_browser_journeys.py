@@ -223,11 +223,19 @@ def test_a_counter_assistant_sets_up_pooling_for_two_people_present(live_server,
     assistant = User(username="counter1", role=Role.COUNTER, office=office, first_name="陈")
     assistant.set_password(PASSWORD)
     assistant.save()
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=assistant, name="authenticator", confirmed=True)
     page.goto(base + "/accounts/login/")
     page.fill("#id_username", "counter1")
     page.fill("#id_password", PASSWORD)
     page.click("main [type=submit]")
     page.goto(base + "/counter/")
+    page.wait_for_url("**/accounts/second-factor/**")
+    page.fill("#id_code", f"{totp(device.bin_key):06d}")
+    page.click("main [type=submit]")
+    page.wait_for_url("**/counter/")
     page.fill("#id_by_id-id_number", holder.id_number)
     page.select_option("#id_by_id-reason", "in_person")
     page.click("#lookup-id [type=submit]")

@@ -19,7 +19,7 @@ from accounts.models import Region
 from pooling.guide_data import GUIDES, refresh_guides
 from pooling.migrations import _guides_v1
 from pooling.models import Guide, GuideStep
-from tests.conftest import _in_ci
+from tests.conftest import _in_ci, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +216,7 @@ def test_a_fresh_database_holds_the_corrected_guides():
 
 
 def test_bureau_staff_add_a_regional_guide_in_both_languages_in_admin(client, bureau_clerk, guides):
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     form = client.get(reverse("admin:pooling_guide_add")).content.decode()
     assert 'name="title_en"' in form and 'name="summary_en"' in form and 'name="note_en"' in form
     response = client.post(reverse("admin:pooling_guide_add"), {

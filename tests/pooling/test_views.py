@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from pooling import common, proposals
 from pooling.models import Binding, BindingStatus, DeductionOrder, Guide
-from tests.conftest import SANYA, make_id, make_person
+from tests.conftest import SANYA, login_staff, make_id, make_person
 from tests.portal.counter_data import consent_documents
 
 from .conftest import credit, make_binding
@@ -219,7 +219,7 @@ def test_the_nav_links_lead_to_the_public_pages(client):
 
 
 def test_a_counter_assistant_sets_up_pooling_on_the_spot(client, counter_assistant, holder, mother):
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     person_page = client.get(reverse("counter:person", args=[holder.pk])).content.decode()
     assert reverse("counter:pooling-propose", args=[holder.pk]) in person_page
     url = reverse("counter:pooling-propose", args=[holder.pk])
@@ -234,7 +234,7 @@ def test_a_counter_assistant_sets_up_pooling_on_the_spot(client, counter_assista
 
 def test_a_counter_assistant_records_consent_for_a_waiting_request(client, counter_assistant, holder, mother):
     binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     url = reverse("counter:pooling-consent", args=[mother.pk, binding.pk])
     assert client.get(url).status_code == 200
     client.post(url, consent_documents(mother, holder))
@@ -242,7 +242,7 @@ def test_a_counter_assistant_records_consent_for_a_waiting_request(client, count
 
 
 def test_a_counter_only_serves_its_own_region(client, counter_assistant, outsider):
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     assert client.get(reverse("counter:pooling-propose", args=[outsider.pk])).status_code == 404
 
 
@@ -274,7 +274,7 @@ def test_bureau_staff_review_flagged_bindings_and_edit_guides(client, bureau_cle
     young = make_person("年轻妈妈", birth="1985-01-01", scheme="resident")
     binding = proposals.propose_binding(holder, young, "parent", common.By(holder, holder.user))
     assert binding.flagged_for_review
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     changelist = reverse("admin:pooling_binding_changelist")
     assert client.get(changelist, {"flagged_for_review__exact": "1"}).status_code == 200
     client.post(changelist, {"action": "mark_reviewed", "_selected_action": [binding.pk]})

@@ -20,7 +20,7 @@ from pooling import proposals
 from pooling.common import By
 from pooling.models import Binding, BindingStatus, DeductionOrder
 from portal.models import CounterAction, CounterDocument
-from tests.conftest import HAIKOU, PASSWORD, SANYA, make_person
+from tests.conftest import HAIKOU, PASSWORD, SANYA, login_staff, make_person
 
 from ..pooling.conftest import credit, make_binding
 from .counter_data import consent_documents, documents, person_id
@@ -31,7 +31,7 @@ S = BindingStatus
 
 @pytest.fixture
 def assistant_client(en_client, counter_assistant):
-    en_client.force_login(counter_assistant)
+    login_staff(en_client, counter_assistant)
     return en_client
 
 
@@ -125,7 +125,7 @@ def test_an_assistant_of_another_region_gets_404_exactly_like_a_missing_person(c
     binding = make_binding(holder, mother)
     action = CounterAction.objects.create(office=Office.objects.create(name="x", region_id=HAIKOU),
                                           staff=sanya_assistant, person=holder, kind="limits")
-    client.force_login(sanya_assistant)
+    login_staff(client, sanya_assistant)
     missing = 999_999
     pairs = [
         ("counter:person", [holder.pk], [missing]),

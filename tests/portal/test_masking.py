@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.idnumbers import mask_id_number, mask_phone
 from accounts.models import AuditEvent
+from tests.conftest import login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_no_citizen_page_shows_another_persons_numbers(client, holder, mother, o
 
 
 def test_the_counter_shows_the_person_helped_with_masked_numbers_and_audits_the_lookup(client, counter_assistant, mother):
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     response = client.post(reverse("counter:home"), {"method": "id", "by_id-id_number": mother.id_number,
                                                      "by_id-reason": "in_person"}, follow=True)
     html = response.content.decode()
@@ -77,13 +78,13 @@ def test_the_counter_shows_the_person_helped_with_masked_numbers_and_audits_the_
 
 
 def test_the_counter_cannot_look_up_someone_from_another_region(client, counter_assistant, outsider):
-    client.force_login(counter_assistant)
+    login_staff(client, counter_assistant)
     response = client.get(reverse("counter:person", args=[outsider.pk]))
     assert response.status_code == 404
 
 
 def test_the_admin_list_and_detail_show_masked_numbers_and_audit_the_lookup(client, bureau_clerk, holder, mother):
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     listing = client.get(reverse("admin:accounts_insuredperson_changelist")).content.decode()
     assert mask_id_number(holder.id_number) in listing
     _assert_masked(listing, holder, mother, where="on the admin list")
@@ -98,7 +99,7 @@ def test_the_admin_list_and_detail_show_masked_numbers_and_audit_the_lookup(clie
 
 
 def test_the_admin_finds_a_person_by_full_id_number_or_phone_and_audits_the_search(client, bureau_clerk, holder, mother):
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     url = reverse("admin:accounts_insuredperson_changelist")
     by_id = client.get(url, {"q": holder.id_number.lower()}).content.decode()
     assert mask_id_number(holder.id_number) in by_id and mask_id_number(mother.id_number) not in by_id
@@ -116,7 +117,7 @@ def test_no_admin_list_shows_full_numbers(client, bureau_clerk, holder, mother, 
     stranger = holder.id_number[:14] + ("0000" if holder.id_number[14:] != "0000" else "0002")
     for typed in (holder.id_number, holder.phone, stranger, "13912345678"):  # failures land in axes' tables
         client.post(reverse("accounts:login"), {"username": typed, "password": "wrong"})
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     client.get(reverse("admin:accounts_insuredperson_change", args=[holder.pk]))  # leaves an audit row
     crawled = 0
     for url in _plain_urls():
@@ -202,7 +203,7 @@ def test_no_admin_or_counter_page_shows_full_numbers_of_the_demo_family(client, 
     people = [p for p in demo_family.values() if p is not None]
     numbers = [p.id_number for p in people] + [p.phone for p in people if p.phone]
     for username, start in (("admin", ["/admin/"]), ("counter", ["/counter/"])):
-        client.force_login(User.objects.get(username=username))
+        login_staff(client, User.objects.get(username=username))
         if username == "counter":
             start += [f"/counter/person/{p.pk}/" for p in people if p.region_id == "460100"]
         crawled = _crawl(client, start, limit=250)

@@ -6,6 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import login_staff
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
@@ -53,9 +55,9 @@ def test_citizens_see_their_links_and_staff_see_theirs(en_client, holder, counte
     assert reverse("accounts:inbox") in page and reverse("accounts:preferences") in page
     assert reverse("counter:home") not in page and "/admin/" not in page
 
-    en_client.force_login(counter_assistant)
+    login_staff(en_client, counter_assistant)
     assert en_client.get(reverse("portal:dashboard"))["Location"] == reverse("counter:home")
     assert reverse("counter:home") in en_client.get(reverse("portal:home")).content.decode()
 
-    en_client.force_login(bureau_clerk)
+    login_staff(en_client, bureau_clerk)
     assert en_client.get(reverse("portal:dashboard"))["Location"] == reverse("admin:index")

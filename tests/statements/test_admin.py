@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.models import AuditEvent
 from statements.models import ChunkStatus, StatementChunk, StatementRun
 from statements.monthly import run_sync, start_statement_run
-from tests.conftest import make_person
+from tests.conftest import login_staff, make_person
 
 from .conftest import MONTH, at, credit
 
@@ -22,7 +22,7 @@ def test_it_shows_progress_and_failures_of_a_run_to_bureau_staff(bureau_clerk: A
     StatementChunk.objects.filter(number=2).update(failed=1, error="account 9: the statement lines add up to 1")
 
     client = Client()
-    client.force_login(bureau_clerk)
+    login_staff(client, bureau_clerk)
     html = client.get("/admin/statements/statementrun/").content.decode()
     assert "2025-10" in html
     assert "3 / 3" in html  # statements done / accounts
