@@ -14,10 +14,12 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+
+from portal.middleware import has_unstorable, unstorable_message
 
 from . import idempotency
 from .institutions import authenticate
@@ -75,6 +77,9 @@ def api_view(*methods: str) -> Callable[[ApiView], ApiView]:
                 return error(exc.status, exc.code, exc.message)
             except SettlementError as exc:
                 return error(exc.status, exc.code, exc.message)
+            except DataError:  # a value the database cannot store: retrying cannot help
+                log.exception("data error in the settlement API")
+                return error(400, "invalid_request", unstorable_message())
             except DatabaseError:
                 log.exception("database error in the settlement API")
                 return error(503, "try_again", _("The service is busy. Please retry the same request in a moment."),
@@ -109,6 +114,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("invalid_request", _("The request body must be a JSON object in UTF-8."))
     if not isinstance(data, dict):
         raise BadRequest("invalid_request", _("The request body must be a JSON object."))
+    if has_unstorable(data):
+        raise BadRequest("invalid_request", unstorable_message())
     return data
 
 
@@ -119,6 +126,8 @@ def _idempotency_key(request: HttpRequest) -> str:
                          _("Send an Idempotency-Key header (for example a UUID) with every POST."))
     if len(key) > 255:
         raise BadRequest("invalid_request", _("The Idempotency-Key header may be at most 255 characters."))
+    if has_unstorable(key):
+        raise BadRequest("invalid_request", unstorable_message())
     return key
 
 
