@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from portal.middleware import has_unstorable, unstorable_message
 
-from . import idempotency
+from . import idempotency, openapi
 from .institutions import authenticate
 from .models import Institution
 from .settlement import SettlementError, SettlementView, get_settlement, refund, settle, settlement_json
@@ -204,6 +204,15 @@ def settlement_refund(request: HttpRequest, institution: Institution, pk: str) -
 @api_view("GET")
 def settlement_detail(request: HttpRequest, institution: Institution, pk: str) -> JsonResponse:
     return ok(200, settlement_json(get_settlement(institution, int(pk))))
+
+
+@csrf_exempt
+def openapi_document(request: HttpRequest) -> JsonResponse:
+    """The API's OpenAPI 3.1 document (payments.openapi); public, like any API documentation."""
+    if request.method not in ("GET", "HEAD"):
+        return error(405, "method_not_allowed",
+                     _("This address accepts only %(methods)s.") % {"methods": "GET, HEAD"}, Allow="GET, HEAD")
+    return JsonResponse(openapi.document(), json_dumps_params={"ensure_ascii": False})
 
 
 @csrf_exempt
