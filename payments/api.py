@@ -114,9 +114,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("invalid_request", _("The request body must be a JSON object in UTF-8."))
     if not isinstance(data, dict):
         raise BadRequest("invalid_request", _("The request body must be a JSON object."))
-    if has_unstorable(data):
-        raise BadRequest("invalid_request", unstorable_message())
-    return data
+    return data  # fields it does not know are ignored; the ones it reads are checked as read
 
 
 def _idempotency_key(request: HttpRequest) -> str:
@@ -170,10 +168,15 @@ def _require_str(data: dict[str, Any], name: str, max_length: int) -> str:
         raise BadRequest("invalid_request", _("'%(name)s' is required and must be a text string.") % {"name": name})
     if len(value) > max_length:
         raise BadRequest("invalid_request", _("'%(name)s' may be at most %(n)s characters.") % {"name": name, "n": max_length})
+    if has_unstorable(value):
+        raise BadRequest("invalid_request", unstorable_message())
     return value.strip()
 
 
 def _amount(value: Any) -> int:
+    # JSON has one kind of number: 100.0 is the whole number 100 (as JSON Schema's "integer" says)
+    if type(value) is float and value.is_integer():
+        value = int(value)
     if type(value) is not int or value <= 0:
         raise BadRequest("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."))
     return value
