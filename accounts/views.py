@@ -10,7 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -190,9 +190,18 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponse:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     target = notification.link
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+    if target and _is_local_path(request, target):
+        return HttpResponseRedirect(target)
     return redirect("accounts:inbox")
+
+
+def _is_local_path(request: HttpRequest, target: str) -> bool:
+    """A path on this site ("/..."), never another host, a scheme, or a view name to reverse."""
+    return (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    )
 
 
 @require_POST
@@ -202,6 +211,4 @@ def extend_session(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         messages.success(request, _("You are still logged in."))
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return redirect(target)
+    return HttpResponseRedirect(target if _is_local_path(request, target) else "/")

@@ -14,12 +14,14 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from . import idempotency
+from portal.middleware import has_unstorable, unstorable_message
+
+from . import idempotency, openapi
 from .institutions import authenticate
 from .models import Institution
 from .settlement import get_settlement, refund, settle
@@ -76,6 +78,9 @@ def api_view(*methods: str) -> Callable[[ApiView], ApiView]:
                 return error(exc.status, exc.code, exc.message)
             except SettlementError as exc:
                 return error(exc.status, exc.code, exc.message)
+            except DataError:  # a value the database cannot store: retrying cannot help
+                log.exception("data error in the settlement API")
+                return error(400, "invalid_request", unstorable_message())
             except DatabaseError:
                 log.exception("database error in the settlement API")
                 return error(503, "try_again", _("The service is busy. Please retry the same request in a moment."),
@@ -110,7 +115,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("invalid_request", _("The request body must be a JSON object in UTF-8."))
     if not isinstance(data, dict):
         raise BadRequest("invalid_request", _("The request body must be a JSON object."))
-    return data
+    return data  # fields it does not know are ignored; the ones it reads are checked as read
 
 
 def _idempotency_key(request: HttpRequest) -> str:
@@ -120,6 +125,8 @@ def _idempotency_key(request: HttpRequest) -> str:
                          _("Send an Idempotency-Key header (for example a UUID) with every POST."))
     if len(key) > 255:
         raise BadRequest("invalid_request", _("The Idempotency-Key header may be at most 255 characters."))
+    if has_unstorable(key):
+        raise BadRequest("invalid_request", unstorable_message())
     return key
 
 
@@ -162,10 +169,15 @@ def _require_str(data: dict[str, Any], name: str, max_length: int) -> str:
         raise BadRequest("invalid_request", _("'%(name)s' is required and must be a text string.") % {"name": name})
     if len(value) > max_length:
         raise BadRequest("invalid_request", _("'%(name)s' may be at most %(n)s characters.") % {"name": name, "n": max_length})
+    if has_unstorable(value):
+        raise BadRequest("invalid_request", unstorable_message())
     return value.strip()
 
 
 def _amount(value: Any) -> int:
+    # JSON has one kind of number: 100.0 is the whole number 100 (as JSON Schema's "integer" says)
+    if type(value) is float and value.is_integer():
+        value = int(value)
     if type(value) is not int or value <= 0:
         raise BadRequest("invalid_amount", _("amount_fen must be a whole number of fen greater than 0."))
     return value
@@ -196,6 +208,15 @@ def settlement_refund(request: HttpRequest, institution: Institution, pk: str) -
 @api_view("GET")
 def settlement_detail(request: HttpRequest, institution: Institution, pk: str) -> JsonResponse:
     return ok(200, settlement_json(get_settlement(institution, int(pk))))
+
+
+@csrf_exempt
+def openapi_document(request: HttpRequest) -> JsonResponse:
+    """The API's OpenAPI 3.1 document (payments.openapi); public, like any API documentation."""
+    if request.method not in ("GET", "HEAD"):
+        return error(405, "method_not_allowed",
+                     _("This address accepts only %(methods)s.") % {"methods": "GET, HEAD"}, Allow="GET, HEAD")
+    return JsonResponse(openapi.document(), json_dumps_params={"ensure_ascii": False})
 
 
 @csrf_exempt

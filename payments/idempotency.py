@@ -41,7 +41,8 @@ class Outcome:
 
 def fingerprint(method: str, path: str, payload: Any) -> str:
     canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a lone surrogate in a field the API ignores must not break the hash
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _INSERT = (

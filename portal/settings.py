@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.second_factor.StaffSecondFactorMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "portal.middleware.RejectUnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
