@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
+from portal.celery import enqueue
+
 from .models import InsuredPerson, Notification
 
 logger = logging.getLogger(__name__)
@@ -82,8 +84,6 @@ def enqueue_delivery(notification_ids: Sequence[int]) -> bool:
     Returns False when the broker is unavailable; the rows stay in the outbox (``relayed_at``
     empty) and the relay delivers them later. Call only after the commit.
     """
-    from .tasks import deliver_notification_task, deliver_notifications_task
-
     ids = list(notification_ids)
     if not ids:
         return True
@@ -92,10 +92,10 @@ def enqueue_delivery(notification_ids: Sequence[int]) -> bool:
         return False
     try:
         if len(ids) == 1:
-            deliver_notification_task.delay(ids[0])
+            enqueue("accounts.tasks.deliver_notification_task", ids[0])
         else:
             for start in range(0, len(ids), DELIVERY_BATCH):
-                deliver_notifications_task.delay(ids[start : start + DELIVERY_BATCH])
+                enqueue("accounts.tasks.deliver_notifications_task", ids[start : start + DELIVERY_BATCH])
     except Exception as exc:  # broker down: the periodic relay will deliver them later
         broker_breaker.trip()
         logger.warning("broker unavailable (%s); %d notification(s) left for the relay", exc, len(ids))

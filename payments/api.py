@@ -22,7 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from . import idempotency
 from .institutions import authenticate
 from .models import Institution
-from .settlement import SettlementError, SettlementView, get_settlement, refund, settle, settlement_json
+from .settlement import get_settlement, refund, settle
+from .settlement_base import SettlementError, SettlementView, settlement_json
 
 log = logging.getLogger(__name__)
 

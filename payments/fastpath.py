@@ -20,8 +20,9 @@ How it stays correct without locking first:
   the locked path does. A per-payment cap does not depend on spending, so it is fine here;
 - the voucher is consumed in the same statement (only if still unused and unexpired).
 
-Small in-process caches (policies 10 s, institution keys 5 s) save a query per request; saving
-a policy or an institution clears them in this process, other processes catch up within the TTL.
+Small in-process caches (policies 10 s, institution keys 5 s in institutions.py) save a query per
+request; saving a policy or an institution clears them in this process, other processes catch up
+within the TTL.
 """
 
 from __future__ import annotations
@@ -29,14 +30,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import translation
 
 from accounts.notifications import deliver_after_commit
@@ -46,28 +44,10 @@ from portal.db import prepared_cursor
 from . import ledger
 from .idempotency import Claim
 from .models import Institution, Settlement, SettlementSource, Voucher
+from .settlement_base import SettlementError, SettlementView, clearing_shard, settlement_json, voucher_gone
 
 if TYPE_CHECKING:
     from pooling.planning import PaymentPlan
-
-    from .settlement import SettlementView
-
-KEY_TTL = 5.0
-_institutions: dict[str, tuple[float, Institution | None]] = {}
-
-
-def institution_by_key_hash(key_hash: str) -> Institution | None:
-    hit = _institutions.get(key_hash)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    institution = Institution.objects.filter(api_key_hash=key_hash, active=True).first()
-    _institutions[key_hash] = (time.monotonic() + KEY_TTL, institution)
-    return institution
-
-
-@receiver(post_save, sender=Institution)
-def _forget_institutions(**_: Any) -> None:
-    _institutions.clear()
 
 
 # What a payment will need, read with the voucher (``v``) in the same query: the balances of
@@ -190,8 +170,6 @@ def settle(
     each holder's language, as ``notify`` writes them) and are handed to delivery after commit.
     """
     from django.urls import reverse
-
-    from .settlement import SettlementError, SettlementView, clearing_shard, settlement_json, voucher_gone
 
     patient = plan.beneficiary
     steps = [s for s in plan.steps if s.amount_fen > 0]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -96,12 +99,28 @@ def revoke_api_key(institution: Institution, *, actor: Any = None, channel: str 
     audit("institution.revoke_key", channel=channel, actor=actor, obj=institution)
 
 
+KEY_TTL = 5.0
+_institutions: dict[str, tuple[float, Institution | None]] = {}
+
+
+def institution_by_key_hash(key_hash: str) -> Institution | None:
+    hit = _institutions.get(key_hash)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    institution = Institution.objects.filter(api_key_hash=key_hash, active=True).first()
+    _institutions[key_hash] = (time.monotonic() + KEY_TTL, institution)
+    return institution
+
+
+@receiver(post_save, sender=Institution)
+def _forget_institutions(**_: Any) -> None:
+    _institutions.clear()
+
+
 def authenticate(token: str) -> Institution | None:
     """The active institution holding this key, or None."""
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
-    from .fastpath import institution_by_key_hash
-
     return institution_by_key_hash(hash_key(token))
 
 

@@ -10,8 +10,6 @@ source is charged, or none is. The locked section does only what must see the lo
 from __future__ import annotations
 
 import datetime
-import random
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -27,28 +25,12 @@ from pooling.planning import plan_payment
 from . import fastpath, idempotency, ledger
 from .institutions import may_charge
 from .models import Institution, Refund, Settlement, SettlementSource, TransactionKind
+from .settlement_base import SettlementError, SettlementView, clearing_shard, settlement_json, source_json, voucher_gone
 from .vouchers import VoucherError, check_usable, consume
 
 # Categories an institution may send (SPEC §6); resident premiums are paid in the portal only.
 API_CATEGORIES = ("outpatient", "inpatient", "pharmacy_drug", "medical_device", "medical_consumable", "vaccine_class2")
 MAX_AMOUNT_FEN = 10**11  # ¥1,000,000,000: anything larger is a typo, not a medical bill
-
-
-class SettlementError(Exception):
-    """A refusal the caller can act on: ``code`` for machines, ``message`` for people."""
-
-    def __init__(self, code: str, message: Any, status: int = 422) -> None:
-        super().__init__(str(message))
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-@dataclass(frozen=True)
-class SettlementView:
-    settlement: Settlement
-    sources: list[SettlementSource]
-    refunds: list[Refund]
 
 
 def category_label(category: str) -> Any:
@@ -159,10 +141,6 @@ def _settle_locked(
     return view
 
 
-def voucher_gone() -> Any:
-    return _("This e-voucher was used a moment ago. Ask the patient to show a new code.")
-
-
 def spending_notice_text(
     source: SettlementSource, settlement: Settlement, institution: Institution
 ) -> tuple[Any, Any, dict[str, Any]]:
@@ -236,7 +214,7 @@ def refund(
             source.refunded_fen += back
             left -= back
             changed.append(source)
-            parts.append({**_source_json(source), "amount_fen": back})
+            parts.append({**source_json(source), "amount_fen": back})
         ledger.lock_accounts(s.account_id for s in changed)
         SettlementSource.objects.bulk_update(changed, ["refunded_fen"])
         settlement.refunded_fen += amount
@@ -259,11 +237,6 @@ def refund(
     return view
 
 
-def clearing_shard() -> int:
-    """Which clearing shard a new payment credits: any, so concurrent payments spread out."""
-    return random.randrange(ledger.CLEARING_SHARDS)  # noqa: S311 - load spreading, not security
-
-
 def _clearing_of(settlement: Settlement, institution: Institution) -> Any:
     from .models import LedgerAccount
 
@@ -279,37 +252,3 @@ def get_settlement(institution: Institution, settlement_id: int) -> SettlementVi
     return SettlementView(settlement, list(settlement.sources.all()), list(settlement.refunds.all()))
 
 
-# -- JSON ---------------------------------------------------------------------------------------
-
-
-def _source_json(source: SettlementSource) -> dict[str, Any]:
-    return {
-        "source": source.source,
-        "relationship": source.relationship or ("self" if source.source == "own" else None),
-        "holder": source.holder_masked,
-        "amount_fen": source.amount_fen,
-    }
-
-
-def _time(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-
-
-def settlement_json(view: SettlementView) -> dict[str, Any]:
-    s = view.settlement
-    return {
-        "id": s.pk,
-        "status": "completed",
-        "amount_fen": s.amount_fen,
-        "paid_fen": s.paid_fen,
-        "remaining_fen": s.amount_fen - s.paid_fen,
-        "refunded_fen": s.refunded_fen,
-        "category": s.category,
-        "reference": s.reference,
-        "sources": [_source_json(src) for src in sorted(view.sources, key=lambda x: x.position)],
-        "refunds": [
-            {"id": r.pk, "amount_fen": r.amount_fen, "sources": r.parts, "created_at": _time(r.created_at)}
-            for r in view.refunds
-        ],
-        "created_at": _time(s.created_at),
-    }

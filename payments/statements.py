@@ -503,11 +503,11 @@ def start_statement_run(
 
 def enqueue_chunks(run_id: int, chunk_ids: list[int]) -> bool:
     """Hand chunks to the workers. False when the broker is down (the sweep queues them later)."""
-    from .tasks import generate_statement_chunk_task
+    from portal.celery import enqueue
 
     try:
         for chunk_id in chunk_ids:
-            generate_statement_chunk_task.delay(run_id, chunk_id)
+            enqueue("payments.tasks.generate_statement_chunk_task", run_id, chunk_id)
     except Exception as exc:
         logger.warning("could not queue statement chunks of run %s (%s); the sweep will retry", run_id, exc)
         return False

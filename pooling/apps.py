@@ -13,7 +13,7 @@ class PoolingConfig(AppConfig):
         from portal.counter import register_person_section
         from portal.dashboard import register_section
 
-        from . import dashboard, services
+        from . import changes, dashboard, lifecycle, proposals
 
         on_person_changed(_registry_listener)
         add_schedule("pooling-expire-requests", "pooling.tasks.expire_pending_bindings_task", 300.0)
@@ -30,10 +30,10 @@ class PoolingConfig(AppConfig):
         register_section("pooling/_holder_section.html", dashboard.holder_section, order=20)
         register_section("pooling/_beneficiary_section.html", dashboard.beneficiary_section, order=30)
         register_person_section("counter/pooling_section.html", dashboard.counter_section)
-        del services
+        del changes, lifecycle, proposals
 
 
 def _registry_listener(change, actor, channel):  # type: ignore[no-untyped-def]
-    from .services import handle_person_change
+    from .lifecycle import handle_person_change
 
     handle_person_change(change.person, change.before, change.after, actor, channel)

@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import AuditChannel
 from portal.counter import counter_staff_required, person_in_region
 
-from . import services
+from . import changes, common, proposals
+from .common import By, PoolingError
 from .forms import CounterProposeForm, DocumentsForm, UnbindForm
 from .models import Binding, BindingStatus
 from .relations import beneficiary_word, holder_word
-from .services import By, PoolingError
 
 
 @counter_staff_required
@@ -27,19 +27,19 @@ def propose(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            candidate = services.find_candidate(data["id_number"], data["name"])
+            candidate = proposals.find_candidate(data["id_number"], data["name"])
         except PoolingError as error:
             form.add_error("name", error.message)
         else:
-            answer = services.check_candidate(holder, candidate, data["relationship"])
+            answer = proposals.check_candidate(holder, candidate, data["relationship"])
             if answer.ok and request.POST.get("confirm") == "1":
                 by = By(holder, request.user, AuditChannel.COUNTER)  # type: ignore[arg-type]
                 try:
-                    binding = services.propose_binding(
+                    binding = proposals.propose_binding(
                         holder, candidate, data["relationship"], by, end_date=data.get("end_date"),
                         consent_documents=data.get("documents") or [],
                     )
-                except services.NotEligible as refused:
+                except common.NotEligible as refused:
                     answer = refused.answer
                 except PoolingError as error:
                     form.add_error("documents", error.message)
@@ -71,7 +71,7 @@ def record_consent(request: HttpRequest, pk: int, binding_pk: int) -> HttpRespon
     if request.method == "POST" and form.is_valid():
         by = By(binding.beneficiary, request.user, AuditChannel.COUNTER)  # type: ignore[arg-type]
         try:
-            services.consent_binding(binding, by, documents=form.cleaned_data["documents"])
+            proposals.consent_binding(binding, by, documents=form.cleaned_data["documents"])
         except PoolingError as error:
             form.add_error(None, error.message)
         else:
@@ -89,7 +89,7 @@ def unbind(request: HttpRequest, pk: int, binding_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         by = By(person, request.user, AuditChannel.COUNTER)  # type: ignore[arg-type]
         try:
-            services.unbind(binding, by, form.cleaned_data.get("note", ""))
+            changes.unbind(binding, by, form.cleaned_data.get("note", ""))
         except PoolingError as error:
             form.add_error(None, error.message)
         else:

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.models import InsuredPerson, User
 
+from .changes import open_undo_for
+from .common import policy_for
 from .models import FINAL_STATUSES, Binding, BindingStatus
 from .planning import PaymentPlan, month_start, ordered_sources, plan_payment, year_start
 from .relations import beneficiary_word, holder_word
-from .services import open_undo_for, policy_for
 
 RECENT_DAYS = 60
 PREVIEW_AMOUNT_FEN = 30_000

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from accounts.models import AuditChannel, InsuredPerson
 
-from . import services
+from . import changes, common, proposals
+from .common import By
 from .models import Binding, UndoableChange
-from .services import By
 
 SYSTEM = AuditChannel.SYSTEM
 
@@ -22,15 +22,15 @@ def _bind(holder: InsuredPerson, relative: InsuredPerson, relationship: str, *, 
     if existing is not None:
         return f"  {holder.name} → {relative.name}: already {existing.status}"
     try:
-        binding = services.propose_binding(holder, relative, relationship, By(holder, None, SYSTEM))
+        binding = proposals.propose_binding(holder, relative, relationship, By(holder, None, SYSTEM))
         if consent and binding.status == "pending":
-            binding = services.consent_binding(binding, By(relative, None, SYSTEM))
+            binding = proposals.consent_binding(binding, By(relative, None, SYSTEM))
         if monthly_cap_fen is not None:
-            binding, change = services.set_limits(binding, By(holder, None, SYSTEM), per_payment_fen=None,
+            binding, change = changes.set_limits(binding, By(holder, None, SYSTEM), per_payment_fen=None,
                                                   monthly_fen=monthly_cap_fen, annual_fen=None)
             if change is not None:  # demo set-up, not a change the holder may want to undo
                 UndoableChange.objects.filter(pk=change.pk).delete()
-    except services.NotEligible as refused:
+    except common.NotEligible as refused:
         return f"  {holder.name} → {relative.name}: not possible ({', '.join(refused.answer.codes)})"
     return f"  {holder.name} → {relative.name}: {binding.status}"
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import IdNumberField, _helper
 from accounts.models import PERSONAL_ACCOUNT_SCHEMES, Region, Relationship, Scheme, SpendingCategory
 
-from .services import DOCUMENT_LABELS
+from .proposals import DOCUMENT_LABELS
 
 
 def yuan_to_fen(value: Decimal | None) -> int | None:

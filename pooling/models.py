@@ -1,6 +1,7 @@
 """Bindings between a holder (共济人) and the close relatives who may spend their balance.
 
-Rules about *who may bind* live in eligibility.py; every state change lives in services.py.
+Rules about *who may bind* live in eligibility.py; every state change lives in proposals.py,
+changes.py and lifecycle.py (shared rules in common.py).
 The database keeps the invariants that must never break: one live binding per pair, nobody
 binds themselves, caps are never negative.
 """

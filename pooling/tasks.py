@@ -10,7 +10,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import lifecycle, proposals
 from .models import Binding, BindingStatus
 
 
@@ -18,7 +18,7 @@ from .models import Binding, BindingStatus
 def expire_pending_bindings_task() -> int:
     now = timezone.now()
     ids = Binding.objects.pending().filter(consent_deadline__lte=now).values_list("pk", flat=True)
-    return sum(services.expire_binding(pk, now) for pk in list(ids))
+    return sum(proposals.expire_binding(pk, now) for pk in list(ids))
 
 
 @shared_task(ignore_result=True)
@@ -27,7 +27,7 @@ def remind_pending_bindings_task() -> int:
     ids = Binding.objects.pending().filter(
         reminded_at__isnull=True, consent_deadline__gt=now, consent_deadline__lte=now + datetime.timedelta(days=2)
     ).values_list("pk", flat=True)
-    return sum(services.remind_pending(pk, now) for pk in list(ids))
+    return sum(proposals.remind_pending(pk, now) for pk in list(ids))
 
 
 @shared_task(ignore_result=True)
@@ -35,9 +35,9 @@ def end_dates_task() -> int:
     """End bindings past their end date and remind both people before it."""
     today = timezone.localdate()
     live = Binding.objects.live().exclude(status=BindingStatus.PENDING).filter(end_date__isnull=False)
-    ended = sum(services.end_by_end_date(pk, today) for pk in list(live.filter(end_date__lt=today).values_list("pk", flat=True)))
+    ended = sum(lifecycle.end_by_end_date(pk, today) for pk in list(live.filter(end_date__lt=today).values_list("pk", flat=True)))
     due = live.filter(end_date__gte=today, end_reminder_sent_on__isnull=True).values_list("pk", flat=True)
-    reminded = sum(services.remind_end_date(pk, today) for pk in list(due))
+    reminded = sum(lifecycle.remind_end_date(pk, today) for pk in list(due))
     return ended + reminded
 
 
@@ -49,4 +49,4 @@ def ask_minors_to_confirm_task() -> int:
         auto_activated=True, confirmation_requested_at__isnull=True, consented_at__isnull=True,
         beneficiary__birth_date__lte=today - datetime.timedelta(days=365 * 10),
     ).values_list("pk", flat=True)
-    return sum(services.ask_minor_to_confirm(pk, today) for pk in list(ids))
+    return sum(lifecycle.ask_minor_to_confirm(pk, today) for pk in list(ids))

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, SpendingCategory, User
 
-from . import eligibility, services
+from . import changes, common, eligibility, proposals
+from .common import By, PoolingError
 from .dashboard import beneficiary_context, holder_context
 from .forms import (
     AnswerCodeForm,
@@ -31,7 +32,6 @@ from .forms import (
 )
 from .models import Binding, BindingStatus, Guide, GuideChannel
 from .relations import beneficiary_word, holder_word
-from .services import By, PoolingError
 
 
 def citizen_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -89,16 +89,16 @@ def propose(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            candidate = services.find_candidate(data["id_number"], data["name"])
+            candidate = proposals.find_candidate(data["id_number"], data["name"])
         except PoolingError as error:
             form.add_error("name", error.message)
         else:
-            answer = services.check_candidate(me, candidate, data["relationship"])
+            answer = proposals.check_candidate(me, candidate, data["relationship"])
             if answer.ok and request.POST.get("confirm") == "1":
                 try:
-                    binding = services.propose_binding(me, candidate, data["relationship"], _by(request),
+                    binding = proposals.propose_binding(me, candidate, data["relationship"], _by(request),
                                                        end_date=data.get("end_date"))
-                except services.NotEligible as refused:
+                except common.NotEligible as refused:
                     answer = refused.answer
                 except PoolingError as error:
                     form.add_error(None, error.message)
@@ -109,7 +109,7 @@ def propose(request: HttpRequest) -> HttpResponse:
                     else:
                         messages.success(request, _("Request sent. %(name)s has %(days)s days to agree; we told "
                                                     "them by message.") % {"name": binding.beneficiary.name,
-                                                                           "days": services.policy_for(me).consent_days})
+                                                                           "days": common.policy_for(me).consent_days})
                     return redirect("portal:dashboard")
     return render(request, "pooling/propose.html", {
         "form": form, "answer": answer, "candidate": candidate,
@@ -133,7 +133,7 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         now = timezone.now()
         context["spent_month_fen"] = ledger.spent_from(me, binding.beneficiary, since=month_start(now))
         context["spent_year_fen"] = ledger.spent_from(me, binding.beneficiary, since=year_start(now))
-        context["policy"] = services.policy_for(me)
+        context["policy"] = common.policy_for(me)
         context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date})
     return render(request, "pooling/binding.html", context)
 
@@ -146,7 +146,7 @@ def limits(request: HttpRequest, pk: int) -> HttpResponse:
     form = LimitsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_limits(binding, _by(request), **form.fen())
+            changes.set_limits(binding, _by(request), **form.fen())
         except PoolingError as error:
             form.add_error(None, error.message)
         else:
@@ -154,7 +154,7 @@ def limits(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("pooling:binding", pk=binding.pk)
     return render(request, "pooling/limits.html", {
         "form": form, "binding": binding, "word": beneficiary_word(binding),
-        "policy": services.policy_for(binding.holder),
+        "policy": common.policy_for(binding.holder),
     })
 
 
@@ -168,7 +168,7 @@ def end_date(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(error))
         return redirect("pooling:binding", pk=pk)
     try:
-        services.set_end_date(binding, _by(request), form.cleaned_data.get("end_date"))
+        changes.set_end_date(binding, _by(request), form.cleaned_data.get("end_date"))
     except PoolingError as error:
         return _fail(request, error, "pooling:binding", pk=pk)
     messages.success(request, _("End date saved."))
@@ -184,7 +184,7 @@ def _undo_message(request: HttpRequest, text: Any) -> None:
 def pause(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     try:
-        services.pause_binding(binding, _by(request))
+        changes.pause_binding(binding, _by(request))
     except PoolingError as error:
         return _fail(request, error)
     _undo_message(request, _("Paused: %(name)s cannot pay from your account until you resume.")
@@ -197,7 +197,7 @@ def pause(request: HttpRequest, pk: int) -> HttpResponse:
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     try:
-        services.resume_binding(binding, _by(request))
+        changes.resume_binding(binding, _by(request))
     except PoolingError as error:
         return _fail(request, error)
     messages.success(request, _("Resumed: %(name)s can pay from your account again.") % {"name": binding.beneficiary.name})
@@ -208,7 +208,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def pause_all(request: HttpRequest) -> HttpResponse:
     try:
-        paused, _change = services.pause_all(_me(request), _by(request))
+        paused, _change = changes.pause_all(_me(request), _by(request))
     except PoolingError as error:
         return _fail(request, error)
     messages.success(request, _("All pooling is paused. Nobody can pay from your account until you resume."))
@@ -218,7 +218,7 @@ def pause_all(request: HttpRequest) -> HttpResponse:
 @citizen_required
 @require_POST
 def resume_all(request: HttpRequest) -> HttpResponse:
-    services.resume_all(_me(request), _by(request))
+    changes.resume_all(_me(request), _by(request))
     messages.success(request, _("Pooling is on again for everyone you paused."))
     return redirect("portal:dashboard")
 
@@ -228,7 +228,7 @@ def resume_all(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     try:
-        services.cancel_binding(binding, _by(request))
+        proposals.cancel_binding(binding, _by(request))
     except PoolingError as error:
         return _fail(request, error)
     messages.success(request, _("Request withdrawn."))
@@ -243,7 +243,7 @@ def unbind(request: HttpRequest, pk: int) -> HttpResponse:
     form = UnbindForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.unbind(binding, _by(request), form.cleaned_data.get("note", ""))
+            changes.unbind(binding, _by(request), form.cleaned_data.get("note", ""))
         except PoolingError as error:
             return _fail(request, error)
         messages.success(request, _("Pooling has ended. You can undo this for a few minutes."))
@@ -258,7 +258,7 @@ def unbind(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def undo(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.undo_change(pk, _by(request))
+        changes.undo_change(pk, _by(request))
     except PoolingError as error:
         return _fail(request, error)
     messages.success(request, _("Undone: everything is as it was before."))
@@ -273,11 +273,11 @@ def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = ""
         choice = request.POST.get("answer")
         try:
             if choice == "yes":
-                services.consent_binding(binding, by)
+                proposals.consent_binding(binding, by)
                 messages.success(request, _("Thank you. You can now pay from the account of %(name)s.")
                                  % {"name": binding.holder.name})
             elif choice == "no":
-                services.decline_binding(binding, by, request.POST.get("note", ""))
+                proposals.decline_binding(binding, by, request.POST.get("note", ""))
                 messages.success(request, _("You said no. Nothing is shared."))
             else:
                 messages.error(request, _("Please choose yes or no."))
@@ -287,7 +287,7 @@ def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = ""
         return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
     return render(request, "pooling/answer.html", {
         "binding": binding, "word": holder_word(binding), "token": token,
-        "policy": services.policy_for(binding.holder),
+        "policy": common.policy_for(binding.holder),
         "waiting": binding.status == BindingStatus.PENDING or bool(binding.confirmation_requested_at),
     })
 
@@ -301,7 +301,7 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
 def consent_link(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the request message: answer without logging in (the signed token proves receipt)."""
     try:
-        binding = services.binding_from_token(token)
+        binding = proposals.binding_from_token(token)
     except PoolingError as error:
         return render(request, "pooling/link_invalid.html", {"message": error.message}, status=410)
     user = request.user
@@ -319,11 +319,11 @@ def answer_with_code(request: HttpRequest) -> HttpResponse:
         try:
             if person is None:
                 raise PoolingError(_("This code is not right. Please check the text message and try again."))
-            binding = services.binding_from_code(person, form.cleaned_data["code"])
+            binding = proposals.binding_from_code(person, form.cleaned_data["code"])
         except PoolingError as error:
             form.add_error(None, error.message)
         else:
-            return redirect("pooling:consent-link", token=services.consent_token(binding))
+            return redirect("pooling:consent-link", token=proposals.consent_token(binding))
     return render(request, "pooling/answer_code.html", {"form": form})
 
 
@@ -341,7 +341,7 @@ def order(request: HttpRequest) -> HttpResponse:
             if 0 <= j < len(keys):
                 keys[i], keys[j] = keys[j], keys[i]
             try:
-                services.set_deduction_order(me, keys, _by(request))
+                changes.set_deduction_order(me, keys, _by(request))
             except PoolingError as error:
                 return _fail(request, error, "pooling:order")
             messages.success(request, _("Order saved."))

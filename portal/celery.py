@@ -1,6 +1,7 @@
 """The Celery application. Tasks live in each app's tasks.py; the beat schedule is here."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
@@ -47,4 +48,20 @@ def add_schedule(name: str, task: str, schedule: object) -> None:
     app.conf.beat_schedule[name] = {"task": task, "schedule": schedule}
 
 
-__all__ = ["app", "add_schedule", "crontab"]
+def enqueue(task_name: str, *args: Any) -> None:
+    """Queue the task registered under ``task_name`` (its module path and function name).
+
+    Services name the task they enqueue instead of importing it: tasks import services, never
+    the reverse. Raises as ``delay`` does when the broker cannot be reached.
+    """
+    task = app.tasks.get(task_name)
+    if task is None:
+        app.loader.import_default_modules()  # a web process has not imported the apps' tasks yet
+        task = app.tasks.get(task_name)
+    if task is None:
+        app.send_task(task_name, args=args)
+    else:
+        task.delay(*args)
+
+
+__all__ = ["app", "add_schedule", "crontab", "enqueue"]

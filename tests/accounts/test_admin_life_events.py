@@ -2,8 +2,9 @@
 
 from django.urls import reverse
 
+from pooling.common import By
 from pooling.models import Binding, BindingStatus
-from pooling.services import By, propose_binding
+from pooling.proposals import propose_binding
 
 
 def _change_form_data(person, **overrides):

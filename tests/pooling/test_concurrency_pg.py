@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import RegionPolicy
-from pooling import services
+from pooling import common, proposals
+from pooling.common import By, NotEligible
 from pooling.models import Binding
-from pooling.services import By, NotEligible
 from tests.conftest import HAIKOU, make_citizen, make_person
 
 
@@ -29,7 +29,7 @@ def test_it_never_exceeds_the_maximum_under_simultaneous_proposals(require_postg
     def attempt(relative):
         try:
             barrier.wait()
-            services.propose_binding(holder, relative, "parent", By(holder, None, "web"))
+            proposals.propose_binding(holder, relative, "parent", By(holder, None, "web"))
             result = "ok"
         except NotEligible as refused:
             result = ",".join(refused.answer.codes)
@@ -60,9 +60,9 @@ def test_the_same_pair_proposed_twice_at_once_gives_one_binding(require_postgres
     def attempt():
         try:
             barrier.wait()
-            services.propose_binding(holder, mother, "parent", By(holder, None, "web"))
+            proposals.propose_binding(holder, mother, "parent", By(holder, None, "web"))
             outcomes.append("ok")
-        except services.PoolingError as error:
+        except common.PoolingError as error:
             outcomes.append(error.code if not isinstance(error, NotEligible) else ",".join(error.answer.codes))
         finally:
             connection.close()

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Notification, RegionPolicy
 from accounts.registry import import_registry, registry_rows_for
-from pooling import services, tasks
+from pooling import changes, lifecycle, proposals, tasks
+from pooling.common import By, NotEligible, PoolingError
 from pooling.models import Binding, BindingStatus, EndReason
 from pooling.planning import plan_payment
-from pooling.services import By, NotEligible, PoolingError
 from tests.conftest import HAIKOU, SANYA, make_person
 
 from .conftest import credit, make_binding
@@ -31,7 +31,7 @@ def kinds(person):
 
 
 def propose(holder, relative, relationship="parent", **kw):
-    return services.propose_binding(holder, relative, relationship, web(holder), **kw)
+    return proposals.propose_binding(holder, relative, relationship, web(holder), **kw)
 
 
 # -- propose -----------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def test_it_refuses_with_every_reason_and_changes_nothing(holder):
 def test_it_refuses_an_uninsured_relative_found_by_id_number(holder):
     from tests.conftest import make_id
 
-    assert services.find_candidate(make_id(HAIKOU, "1950-01-01"), "李四") is None
+    assert proposals.find_candidate(make_id(HAIKOU, "1950-01-01"), "李四") is None
     with pytest.raises(NotEligible) as refused:
         propose(holder, None)
     assert refused.value.answer.codes == ["candidate_not_insured"]
@@ -70,9 +70,9 @@ def test_it_refuses_an_uninsured_relative_found_by_id_number(holder):
 
 def test_it_refuses_a_name_that_does_not_match_the_id_number(mother):
     with pytest.raises(PoolingError) as error:
-        services.find_candidate(mother.id_number, "李秀")
+        proposals.find_candidate(mother.id_number, "李秀")
     assert error.value.code == "name_mismatch"
-    assert services.find_candidate(mother.id_number.lower(), " 李秀英 ") == mother
+    assert proposals.find_candidate(mother.id_number.lower(), " 李秀英 ") == mother
 
 
 def test_it_activates_a_young_child_at_once(holder, son):
@@ -96,7 +96,7 @@ def test_it_counts_pending_requests_against_the_maximum(holder):
         propose(holder, third)
     assert refused.value.answer.codes == ["maximum_reached"]
     # Accepting never fails because the request's own slot is counted.
-    assert services.consent_binding(pending, web(second)).status == S.ACTIVE
+    assert proposals.consent_binding(pending, web(second)).status == S.ACTIVE
 
 
 # -- answering ---------------------------------------------------------------------------------
@@ -104,42 +104,42 @@ def test_it_counts_pending_requests_against_the_maximum(holder):
 
 def test_it_activates_when_the_relative_consents(holder, mother):
     binding = propose(holder, mother)
-    binding = services.consent_binding(binding, web(mother))
+    binding = proposals.consent_binding(binding, web(mother))
     assert binding.status == S.ACTIVE and binding.activated_at and binding.consent_channel == "web"
     assert "pooling.active" in kinds(holder)
 
 
 def test_it_accepts_consent_through_the_signed_link_once(holder, mother):
     binding = propose(holder, mother)
-    token = services.consent_token(binding)
-    assert services.binding_from_token(token) == binding
-    services.consent_binding(binding, web(mother))
+    token = proposals.consent_token(binding)
+    assert proposals.binding_from_token(token) == binding
+    proposals.consent_binding(binding, web(mother))
     with pytest.raises(PoolingError) as stale:
-        services.binding_from_token(token)
+        proposals.binding_from_token(token)
     assert stale.value.code == "stale_token"
     with pytest.raises(PoolingError):
-        services.binding_from_token(token[:-2] + "xx")
+        proposals.binding_from_token(token[:-2] + "xx")
 
 
 def test_it_lets_only_the_relative_answer(holder, mother, outsider):
     binding = propose(holder, mother)
     for who in (holder, outsider):
         with pytest.raises(PoolingError):
-            services.consent_binding(binding, web(who))
+            proposals.consent_binding(binding, web(who))
     assert Binding.objects.get().status == S.PENDING
 
 
 def test_it_records_a_decline_and_tells_the_holder(holder, mother):
-    binding = services.decline_binding(propose(holder, mother), web(mother), "not now")
+    binding = proposals.decline_binding(propose(holder, mother), web(mother), "not now")
     assert binding.status == S.DECLINED
     assert "pooling.declined" in kinds(holder)
 
 
 def test_it_lets_the_holder_withdraw_a_waiting_request(holder, mother):
-    binding = services.cancel_binding(propose(holder, mother), web(holder))
+    binding = proposals.cancel_binding(propose(holder, mother), web(holder))
     assert binding.status == S.CANCELLED
     with pytest.raises(PoolingError):
-        services.cancel_binding(binding, web(holder))
+        proposals.cancel_binding(binding, web(holder))
 
 
 def test_it_expires_unanswered_requests_after_the_policy_days(holder, mother):
@@ -153,7 +153,7 @@ def test_it_expires_unanswered_requests_after_the_policy_days(holder, mother):
         assert tasks.expire_pending_bindings_task() == 0
     with time_machine.travel(datetime.datetime(2026, 3, 8, 10, 1, tzinfo=datetime.UTC), tick=False):
         with pytest.raises(PoolingError):
-            services.consent_binding(binding, web(mother))
+            proposals.consent_binding(binding, web(mother))
         assert tasks.expire_pending_bindings_task() == 1
         assert tasks.expire_pending_bindings_task() == 0
     assert Binding.objects.get().status == S.EXPIRED
@@ -167,11 +167,11 @@ def test_it_expires_unanswered_requests_after_the_policy_days(holder, mother):
 def test_either_side_can_unbind_and_payments_stop_at_once(holder, mother):
     credit(holder, 10_000)
     binding = make_binding(holder, mother)
-    binding, _change = services.unbind(binding, web(mother), "I have my own money now")
+    binding, _change = changes.unbind(binding, web(mother), "I have my own money now")
     assert binding.status == S.ENDED and binding.end_reason == EndReason.UNBOUND_BY_BENEFICIARY
     assert plan_payment(mother, "pharmacy_drug", 1_000).paid_fen == 0
     other = make_binding(holder, mother)
-    assert services.unbind(other, web(holder))[0].end_reason == EndReason.UNBOUND_BY_HOLDER
+    assert changes.unbind(other, web(holder))[0].end_reason == EndReason.UNBOUND_BY_HOLDER
     assert AuditEvent.objects.filter(action="pooling.unbound", note="I have my own money now").exists()
 
 
@@ -180,59 +180,59 @@ def test_it_undoes_an_unbind_within_ten_minutes_only(holder, mother):
     start = datetime.datetime(2026, 3, 1, 10, tzinfo=datetime.UTC)
     with time_machine.travel(start, tick=False):
         binding = make_binding(holder, mother)
-        _b, change = services.unbind(binding, web(holder))
+        _b, change = changes.unbind(binding, web(holder))
     with time_machine.travel(start + datetime.timedelta(minutes=9), tick=False):
         with pytest.raises(PoolingError):
-            services.undo_change(change.pk, web(mother))  # only who made the change
-        services.undo_change(change.pk, web(holder))
+            changes.undo_change(change.pk, web(mother))  # only who made the change
+        changes.undo_change(change.pk, web(holder))
     binding.refresh_from_db()
     assert binding.status == S.ACTIVE and binding.end_reason == ""
     with time_machine.travel(start + datetime.timedelta(minutes=12), tick=False):
-        _b, late = services.unbind(binding, web(holder))
+        _b, late = changes.unbind(binding, web(holder))
     with time_machine.travel(start + datetime.timedelta(minutes=23), tick=False), pytest.raises(PoolingError) as error:
-        services.undo_change(late.pk, web(holder))
+        changes.undo_change(late.pk, web(holder))
     assert error.value.code == "undo_expired"
 
 
 def test_it_pauses_and_resumes_one_relative(holder, mother):
     credit(holder, 10_000)
     binding = make_binding(holder, mother)
-    services.pause_binding(binding, web(holder))
+    changes.pause_binding(binding, web(holder))
     assert plan_payment(mother, "pharmacy_drug", 1_000).paid_fen == 0
-    services.resume_binding(binding, web(holder))
+    changes.resume_binding(binding, web(holder))
     assert plan_payment(mother, "pharmacy_drug", 1_000).paid_fen == 1_000
     with pytest.raises(PoolingError):
-        services.pause_binding(binding, web(mother))
+        changes.pause_binding(binding, web(mother))
 
 
 def test_it_pauses_everything_at_once_and_undoes_it(holder, mother, son):
     first, second = make_binding(holder, mother), make_binding(holder, son, "child")
-    paused, change = services.pause_all(holder, web(holder))
+    paused, change = changes.pause_all(holder, web(holder))
     assert {b.status for b in Binding.objects.all()} == {S.PAUSED}
-    services.undo_change(change.pk, web(holder))
+    changes.undo_change(change.pk, web(holder))
     assert {b.status for b in Binding.objects.all()} == {S.ACTIVE}
-    services.pause_all(holder, web(holder))
-    assert [b.pk for b in services.resume_all(holder, web(holder))] == [first.pk, second.pk]
+    changes.pause_all(holder, web(holder))
+    assert [b.pk for b in changes.resume_all(holder, web(holder))] == [first.pk, second.pk]
 
 
 def test_it_sets_limits_and_can_undo_them(holder, mother):
     credit(holder, 100_000)
     binding = make_binding(holder, mother)
-    _b, change = services.set_limits(binding, web(holder), per_payment_fen=5_000, monthly_fen=None, annual_fen=None)
+    _b, change = changes.set_limits(binding, web(holder), per_payment_fen=5_000, monthly_fen=None, annual_fen=None)
     assert plan_payment(mother, "pharmacy_drug", 8_000).paid_fen == 5_000
     assert "pooling.limits" in kinds(mother)
-    services.undo_change(change.pk, web(holder))
+    changes.undo_change(change.pk, web(holder))
     assert plan_payment(mother, "pharmacy_drug", 8_000).paid_fen == 8_000
     with pytest.raises(PoolingError):
-        services.set_limits(binding, web(holder), per_payment_fen=-1, monthly_fen=None, annual_fen=None)
+        changes.set_limits(binding, web(holder), per_payment_fen=-1, monthly_fen=None, annual_fen=None)
 
 
 def test_it_does_not_undo_over_a_later_change(holder, mother):
     binding = make_binding(holder, mother)
-    _b, change = services.pause_binding(binding, web(holder))
-    services.resume_binding(binding, web(holder))
+    _b, change = changes.pause_binding(binding, web(holder))
+    changes.resume_binding(binding, web(holder))
     with pytest.raises(PoolingError) as error:
-        services.undo_change(change.pk, web(holder))
+        changes.undo_change(change.pk, web(holder))
     assert error.value.code == "undo_conflict"
 
 
@@ -242,7 +242,7 @@ def test_it_does_not_undo_over_a_later_change(holder, mother):
 def test_it_reminds_before_the_end_date_and_then_ends(holder, mother):
     with time_machine.travel(datetime.datetime(2026, 3, 1, 3, tzinfo=datetime.UTC), tick=False):
         binding = make_binding(holder, mother)
-        services.set_end_date(binding, web(holder), datetime.date(2026, 3, 20))
+        changes.set_end_date(binding, web(holder), datetime.date(2026, 3, 20))
         assert tasks.end_dates_task() == 0
     with time_machine.travel(datetime.datetime(2026, 3, 14, 3, tzinfo=datetime.UTC), tick=False):
         assert tasks.end_dates_task() == 1
@@ -260,7 +260,7 @@ def test_it_allows_re_binding_after_the_cooling_period(holder, mother):
     RegionPolicy.objects.create(region_id=HAIKOU, effective_from=datetime.date(2024, 1, 1), cooling_days=30)
     start = datetime.datetime(2026, 3, 1, 3, tzinfo=datetime.UTC)
     with time_machine.travel(start, tick=False):
-        services.unbind(make_binding(holder, mother), web(holder))
+        changes.unbind(make_binding(holder, mother), web(holder))
     with time_machine.travel(start + datetime.timedelta(days=10), tick=False), pytest.raises(NotEligible) as refused:
         propose(holder, mother)
     assert refused.value.answer.codes == ["cooling_period"]
@@ -279,14 +279,14 @@ def test_it_asks_a_child_who_turns_sixteen_to_confirm(holder):
         assert tasks.ask_minors_to_confirm_task() == 0
     binding.refresh_from_db()
     assert binding.confirmation_requested_at and "pooling.confirm" in kinds(child)
-    binding = services.consent_binding(binding, web(child))
+    binding = proposals.consent_binding(binding, web(child))
     assert binding.status == S.ACTIVE and binding.confirmation_requested_at is None
 
 
 def test_a_young_person_can_end_it_instead_of_confirming(holder):
     child = make_person("张小红", birth="2010-05-10", scheme="resident")
     binding = make_binding(holder, child, "child", auto_activated=True, confirmation_requested_at=timezone.now())
-    binding = services.decline_binding(binding, web(child))
+    binding = proposals.decline_binding(binding, web(child))
     assert binding.status == S.ENDED and binding.end_reason == EndReason.MINOR_DECLINED
 
 
@@ -297,16 +297,16 @@ def test_a_counter_assistant_records_consent_with_documents_checked(holder, moth
     binding = propose(holder, mother)
     at_counter = By(mother, counter_assistant, "counter")
     with pytest.raises(PoolingError) as error:
-        services.consent_binding(binding, at_counter, documents=["id_card"])
+        proposals.consent_binding(binding, at_counter, documents=["id_card"])
     assert error.value.code == "documents_missing"
-    binding = services.consent_binding(binding, at_counter, documents=["id_card", "insurance_card", "relationship_proof"])
+    binding = proposals.consent_binding(binding, at_counter, documents=["id_card", "insurance_card", "relationship_proof"])
     assert binding.status == S.ACTIVE and binding.consent_channel == "counter"
     event = AuditEvent.objects.get(action="pooling.consented")
     assert (event.actor, event.on_behalf_of, event.channel) == (counter_assistant, mother, "counter")
 
 
 def test_a_counter_can_set_up_pooling_on_the_spot(holder, mother, counter_assistant):
-    binding = services.propose_binding(
+    binding = proposals.propose_binding(
         holder, mother, "parent", By(holder, counter_assistant, "counter"),
         consent_documents=["id_card", "insurance_card", "relationship_proof"],
     )
@@ -367,7 +367,7 @@ def test_it_ends_pooling_when_the_holder_moves_region_or_insurance_ends(holder, 
 
 def test_it_ends_every_binding_when_a_person_dies(holder, mother, bureau_clerk):
     binding = make_binding(holder, mother)
-    services.record_death(mother, datetime.date(2026, 1, 1), By(None, bureau_clerk, "admin"))
+    lifecycle.record_death(mother, datetime.date(2026, 1, 1), By(None, bureau_clerk, "admin"))
     binding.refresh_from_db()
     assert (binding.status, binding.end_reason) == (S.ENDED, EndReason.DEATH)
 
@@ -380,7 +380,7 @@ def test_the_request_text_message_carries_the_answer_link(holder, mother, sent_m
     assert texts, "the relative is texted"
     assert "/pooling/answer/" in texts[0].body and texts[0].body.split("/pooling/answer/")[1].split("/")[0]
     token = texts[0].body.split("/pooling/answer/")[1].split("/")[0]
-    assert services.binding_from_token(token) == binding
+    assert proposals.binding_from_token(token) == binding
 
 
 def _code_from_message(person):
@@ -393,14 +393,14 @@ def _code_from_message(person):
 def test_the_code_in_the_message_opens_the_request_and_wrong_codes_lock_out(holder, mother):
     binding = propose(holder, mother)
     code = _code_from_message(mother)
-    assert services.binding_from_code(mother, code) == binding
+    assert proposals.binding_from_code(mother, code) == binding
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    for _ in range(services.ANSWER_CODE_ATTEMPTS):
+    for _ in range(proposals.ANSWER_CODE_ATTEMPTS):
         with pytest.raises(PoolingError) as error:
-            services.binding_from_code(mother, wrong)
+            proposals.binding_from_code(mother, wrong)
         assert error.value.code == "bad_code"
     with pytest.raises(PoolingError) as error:
-        services.binding_from_code(mother, code)
+        proposals.binding_from_code(mother, code)
     assert error.value.code == "locked"
 
 
@@ -422,7 +422,7 @@ def test_a_relative_without_a_portal_log_in_gets_a_text_and_can_answer_later(hol
     from tests.conftest import make_citizen
 
     make_citizen(father)  # signs up later, within the answer period
-    assert services.consent_binding(binding, web(father)).status == S.ACTIVE
+    assert proposals.consent_binding(binding, web(father)).status == S.ACTIVE
 
 
 def test_the_periodic_tasks_are_scheduled():

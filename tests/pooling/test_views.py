@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from pooling import services
+from pooling import common, proposals
 from pooling.models import Binding, BindingStatus, DeductionOrder, Guide
 from tests.conftest import SANYA, make_id, make_person
 
@@ -98,7 +98,7 @@ def test_the_propose_page_rejects_a_bad_id_number_kindly(holder_client):
 
 
 def test_the_relative_answers_in_the_portal(client, holder, mother):
-    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
     login(client, mother)
     assert client.get(reverse("pooling:answer", args=[binding.pk])).status_code == 200
     client.post(reverse("pooling:answer", args=[binding.pk]), {"answer": "yes"})
@@ -106,8 +106,8 @@ def test_the_relative_answers_in_the_portal(client, holder, mother):
 
 
 def test_the_link_in_the_message_works_without_logging_in(client, holder, mother):
-    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
-    url = reverse("pooling:consent-link", args=[services.consent_token(binding)])
+    binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
+    url = reverse("pooling:consent-link", args=[proposals.consent_token(binding)])
     assert "张伟" in client.get(url).content.decode()
     client.post(url, {"answer": "no"})
     assert Binding.objects.get().status == S.DECLINED
@@ -232,7 +232,7 @@ def test_a_counter_assistant_sets_up_pooling_on_the_spot(client, counter_assista
 
 
 def test_a_counter_assistant_records_consent_for_a_waiting_request(client, counter_assistant, holder, mother):
-    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
     client.force_login(counter_assistant)
     url = reverse("counter:pooling-consent", args=[mother.pk, binding.pk])
     assert client.get(url).status_code == 200
@@ -251,7 +251,7 @@ def test_the_answer_with_code_page_leads_to_the_request(client, holder, mother):
 
     from accounts.models import Notification
 
-    services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
+    proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
     body = Notification.objects.get(person=mother, kind="pooling.request").body
     code = re.search(r"\b(\d{6})\b", re.sub(r"https?://\S+", "", body)).group(1)
     url = reverse("pooling:answer-code")
@@ -271,7 +271,7 @@ def test_a_relative_without_an_account_or_pooling_learns_how_to_be_added(client,
 
 def test_bureau_staff_review_flagged_bindings_and_edit_guides(client, bureau_clerk, holder, guides):
     young = make_person("年轻妈妈", birth="1985-01-01", scheme="resident")
-    binding = services.propose_binding(holder, young, "parent", services.By(holder, holder.user))
+    binding = proposals.propose_binding(holder, young, "parent", common.By(holder, holder.user))
     assert binding.flagged_for_review
     client.force_login(bureau_clerk)
     changelist = reverse("admin:pooling_binding_changelist")
@@ -296,7 +296,7 @@ def test_a_relative_who_ends_pooling_can_undo_it_from_their_page(client, holder,
 
 
 def test_the_holder_sees_requests_that_were_declined_or_expired(holder_client, holder, mother):
-    binding = services.propose_binding(holder, mother, "parent", services.By(holder, holder.user))
-    services.decline_binding(binding, services.By(mother, mother.user))
+    binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
+    proposals.decline_binding(binding, common.By(mother, mother.user))
     page = holder_client.get(reverse("portal:dashboard")).content.decode()
     assert 'data-testid="recently-ended"' in page and "Declined by the relative" in page

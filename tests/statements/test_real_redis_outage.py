@@ -18,7 +18,8 @@ from accounts.tasks import relay_outbox_task
 from payments import ledger
 from payments.institutions import create_institution
 from payments.vouchers import issue_voucher
-from pooling.services import By, consent_binding, propose_binding
+from pooling.common import By
+from pooling.proposals import consent_binding, propose_binding
 
 from .realparts import RedisServer, Worker, broker, wait_for, worker_env
 from .senders import read_log
