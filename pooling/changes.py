@@ -18,6 +18,7 @@ from accounts.models import (
 )
 from accounts.notifications import notify
 
+from . import eligibility
 from .common import (
     By,
     PoolingError,
@@ -31,6 +32,7 @@ from .common import (
     tell_both,
 )
 from .models import (
+    FINAL_STATUSES,
     Binding,
     BindingStatus,
     DeductionOrder,
@@ -244,20 +246,24 @@ def undo_change(change_id: int, by: By) -> list[Binding]:
         bindings = list(Binding.objects.select_for_update().filter(pk__in=ids).select_related("holder", "beneficiary")
                         .order_by("id"))
         restored = []
+        refusals: list[str] = []
         for binding in bindings:
             state = change.states[str(binding.pk)]
             if binding.version != state["version"]:
                 continue
             before = state["before"]
             current = binding.snapshot()
-            if before["status"] != binding.status and binding.status == S.ENDED and Binding.objects.live().filter(
-                holder=binding.holder, beneficiary=binding.beneficiary
-            ).exists():
+            problem = _undo_problem(binding, before["status"])
+            if problem:
+                refusals.append(problem)
                 continue
             binding.set_status(before["status"])
             binding.per_payment_cap_fen = before["per_payment_cap_fen"]
             binding.monthly_cap_fen = before["monthly_cap_fen"]
             binding.annual_cap_fen = before["annual_cap_fen"]
+            for field in ("outpatient_cap_fen", "pharmacy_cap_fen", "inpatient_cap_fen", "reserve_fen"):
+                if field in before:
+                    setattr(binding, field, before[field])
             binding.paused_at = _dt(before["paused_at"])
             binding.ended_at = _dt(before["ended_at"])
             binding.end_reason = before["end_reason"]
@@ -273,11 +279,55 @@ def undo_change(change_id: int, by: By) -> list[Binding]:
             )
             restored.append(binding)
         if not restored:
+            if refusals:
+                raise PoolingError(" ".join(refusals), "undo_refused")
             raise PoolingError(_("This change cannot be undone because something else changed since."),
                                "undo_conflict")
         change.undone_at = timezone.now()
         change.save(update_fields=["undone_at"])
     return restored
+
+
+def _undo_problem(binding: Binding, target: str) -> str:
+    """Why ``binding`` cannot go back to ``target`` now, in plain words ("" when it can).
+
+    An undo is a new act: it checks, at this moment and under the holder's lock (taken by
+    ``undo_change``), what the original action checked: the slot maximum (active and waiting
+    requests), both people's insurance, the region's rules, and that the pair is not bound again.
+    """
+    if target == binding.status or target not in (S.ACTIVE, S.PAUSED, S.SUSPENDED):
+        return ""
+    holder, relative = binding.holder, binding.beneficiary
+    names = {"name": relative.name}
+    if target == S.ACTIVE:
+        if not (holder.is_active and holder.has_personal_account):
+            return str(_("Pooling with %(name)s cannot be turned back on: your own employee insurance is not "
+                         "active at the moment.") % names)
+        if not relative.is_active:
+            return str(_("Pooling with %(name)s cannot be turned back on: their insurance is not active at the "
+                         "moment.") % names)
+    if binding.status not in (S.ENDED, *FINAL_STATUSES):
+        return ""
+    # Bringing an ended binding back is a new binding: the same checks as a proposal.
+    if Binding.objects.live().filter(holder=holder, beneficiary=relative).exclude(pk=binding.pk).exists():
+        return str(_("Ending pooling with %(name)s cannot be undone: they are already on your list again.") % names)
+    policy = policy_for(holder)
+    used = Binding.objects.live().for_holder(holder).exclude(pk=binding.pk).count()
+    if used >= policy.max_beneficiaries:
+        return str(_("Ending pooling with %(name)s cannot be undone: you already have %(used)s relatives (active "
+                     "or waiting for an answer) and your region allows at most %(max)s. End pooling with someone "
+                     "else or cancel a waiting request first.") % (names | {"used": used,
+                                                                             "max": policy.max_beneficiaries}))
+    answer = eligibility.check_binding(
+        eligibility.PersonFacts.of(holder), eligibility.PersonFacts.of(relative), binding.relationship, policy,
+        timezone.localdate(), eligibility.Counts(),
+    )
+    reasons = [r for r in answer.reasons
+               if target == S.ACTIVE or r.code not in ("candidate_not_active", "holder_not_active")]
+    if reasons:
+        return str(_("Ending pooling with %(name)s cannot be undone: %(reason)s")
+                   % (names | {"reason": reasons[0].message}))
+    return ""
 
 
 def _dt(value: str | None) -> datetime.datetime | None:
