@@ -68,7 +68,9 @@ class RegionPolicyForm(forms.ModelForm):
         fields = [
             "region", "effective_from", "allowed_relationships", "max_beneficiaries", "pooling_scope",
             "consent_days", "minor_age", "cooling_days", "annual_cap_fen", "allowed_categories",
-            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "notes",
+            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "premium_scope",
+            "pooled_outside_province", "confirmation_days", "outpatient_cap_fen", "pharmacy_cap_fen",
+            "inpatient_cap_fen", "reserve_fen", "notes",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

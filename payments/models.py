@@ -352,6 +352,11 @@ class PremiumPayment(models.Model):
     def __str__(self) -> str:
         return f"{self.year}: {self.amount_fen}"
 
+    @property
+    def cover_pending(self) -> bool:
+        """Paid for a relative whose insurance is not active yet: cover resumes when the bureau confirms."""
+        return self.relative.status != "active"
+
 
 # Monthly statements live in their own module (payments/statement_models.py).
 from .statement_models import (  # noqa: E402,F401

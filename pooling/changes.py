@@ -160,13 +160,47 @@ def resume_all(holder: InsuredPerson, by: By) -> list[Binding]:
     return bindings
 
 
+_KEEP: Any = object()
+
+
+def limits_problem(per_payment_fen: int | None, monthly_fen: int | None, annual_fen: int | None) -> Any:
+    """Why these limits contradict each other, in plain words ("" when they fit together)."""
+    from portal.templatetags.portal_tags import format_fen
+
+    pairs = [
+        (per_payment_fen, monthly_fen, _("The limit per payment (%(small)s) is above the limit per month "
+                                         "(%(large)s). Please lower it, or raise the monthly limit.")),
+        (monthly_fen, annual_fen, _("The limit per month (%(small)s) is above the limit per year (%(large)s). "
+                                    "Please lower it, or raise the yearly limit.")),
+        (per_payment_fen, annual_fen, _("The limit per payment (%(small)s) is above the limit per year "
+                                        "(%(large)s). Please lower it, or raise the yearly limit.")),
+    ]
+    for small, large, message in pairs:
+        if small is not None and large is not None and small > large:
+            return message % {"small": format_fen(small), "large": format_fen(large)}
+    return ""
+
+
 def set_limits(
     binding: Binding, by: By, *, per_payment_fen: int | None, monthly_fen: int | None, annual_fen: int | None,
+    outpatient_fen: Any = _KEEP, pharmacy_fen: Any = _KEEP, inpatient_fen: Any = _KEEP, reserve_fen: Any = _KEEP,
 ) -> tuple[Binding, UndoableChange]:
-    """The holder sets the caps for one relative (None: no cap of that kind)."""
-    for value in (per_payment_fen, monthly_fen, annual_fen):
+    """The holder sets the caps for one relative (None: no cap of that kind).
+
+    Also, when given: annual caps per kind of care (outpatient, pharmacy, inpatient) and the
+    balance the holder keeps (``reserve_fen``, 0 or None: none beyond the region's). Limits that
+    contradict each other (per payment above monthly, monthly above annual) are refused."""
+    extra = {"outpatient_cap_fen": outpatient_fen, "pharmacy_cap_fen": pharmacy_fen,
+             "inpatient_cap_fen": inpatient_fen, "reserve_fen": reserve_fen}
+    extra = {k: v for k, v in extra.items() if v is not _KEEP}
+    if "reserve_fen" in extra:
+        extra["reserve_fen"] = extra["reserve_fen"] or 0
+    for value in (per_payment_fen, monthly_fen, annual_fen, *extra.values()):
         if value is not None and value < 0:
             raise PoolingError(_("A limit cannot be negative."), "negative")
+    problem = limits_problem(per_payment_fen, monthly_fen, annual_fen)
+    if problem:
+        raise PoolingError(problem, "limits_contradict")
     with transaction.atomic():
         binding = lock_binding(binding.pk)
         must_be(by, binding.holder, allow_counter=True)
@@ -176,6 +210,8 @@ def set_limits(
         binding.per_payment_cap_fen = per_payment_fen
         binding.monthly_cap_fen = monthly_fen
         binding.annual_cap_fen = annual_fen
+        for field, value in extra.items():
+            setattr(binding, field, value)
         binding.version += 1
         binding.save()
         audit_binding("limits_set", binding, by, before)
@@ -194,10 +230,14 @@ def set_limits(
     return binding, change
 
 
-def set_end_date(binding: Binding, by: By, end_date: datetime.date | None) -> Binding:
-    """The holder chooses when pooling ends by itself (None: no end date)."""
+def set_end_date(binding: Binding, by: By, end_date: datetime.date | None,
+                 start_date: datetime.date | None | Any = _KEEP) -> Binding:
+    """The holder chooses when pooling ends by itself (None: no end date), and when given, from
+    which day it may be used (``start_date``, None: at once). Payments only inside them."""
     if end_date is not None and end_date <= timezone.localdate():
         raise PoolingError(_("The end date must be in the future."), "end_date_past")
+    if start_date is not _KEEP and start_date is not None and end_date is not None and start_date > end_date:
+        raise PoolingError(_("The start date must be on or before the end date."), "start_after_end")
     with transaction.atomic():
         binding = lock_binding(binding.pk)
         must_be(by, binding.holder, allow_counter=True)
@@ -205,6 +245,10 @@ def set_end_date(binding: Binding, by: By, end_date: datetime.date | None) -> Bi
             raise PoolingError(_("This pooling has ended."), "not_live")
         before = binding.snapshot()
         binding.end_date = end_date
+        if start_date is not _KEEP:
+            binding.start_date = start_date
+        elif binding.start_date and end_date and binding.start_date > end_date:
+            raise PoolingError(_("The start date must be on or before the end date."), "start_after_end")
         binding.end_reminder_sent_on = None
         binding.version += 1
         binding.save()
