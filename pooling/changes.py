@@ -5,6 +5,7 @@ Views, the counter and admin actions call these; see common.py for the shared ru
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import Any
 
@@ -347,7 +348,9 @@ def _undo_problem(binding: Binding, target: str) -> str:
         if not (holder.is_active and holder.has_personal_account):
             return str(_("Pooling with %(name)s cannot be turned back on: your own employee insurance is not "
                          "active at the moment.") % names)
-        if not relative.is_active:
+        premium_only = binding.kind == "premium_only"  # paying a lapsed relative's premium is its point
+        if not relative.is_active and not (premium_only and relative.status == "suspended"
+                                           and relative.died_on is None):
             return str(_("Pooling with %(name)s cannot be turned back on: their insurance is not active at the "
                          "moment.") % names)
     if binding.status not in (S.ENDED, *FINAL_STATUSES):
@@ -362,12 +365,17 @@ def _undo_problem(binding: Binding, target: str) -> str:
                      "or waiting for an answer) and your region allows at most %(max)s. End pooling with someone "
                      "else or cancel a waiting request first.") % (names | {"used": used,
                                                                              "max": policy.max_beneficiaries}))
+    if binding.kind == "premium_only":  # where premiums may be paid, not where pooling may be
+        policy = copy.copy(policy)
+        policy.pooling_scope = policy.premium_scope
     answer = eligibility.check_binding(
         eligibility.PersonFacts.of(holder), eligibility.PersonFacts.of(relative), binding.relationship, policy,
         timezone.localdate(), eligibility.Counts(),
     )
-    reasons = [r for r in answer.reasons
-               if target == S.ACTIVE or r.code not in ("candidate_not_active", "holder_not_active")]
+    skip = ("candidate_not_active",) if binding.kind == "premium_only" else ()
+    if target != S.ACTIVE:
+        skip = ("candidate_not_active", "holder_not_active")
+    reasons = [r for r in answer.reasons if r.code not in skip]
     if reasons:
         return str(_("Ending pooling with %(name)s cannot be undone: %(reason)s")
                    % (names | {"reason": reasons[0].message}))

@@ -169,3 +169,14 @@ def test_pooled_money_outside_the_province_is_allowed_by_default(nanjing_hospita
     bind(holder, mother)
     response = nanjing_hospital.settle(voucher_for(mother), 20_000)
     assert response.status_code == 201 and response.json()["paid_fen"] == 20_000
+
+
+def test_the_spending_page_lists_premiums_apart(client, holder, mother):
+    haikou(resident_premium_fen=40_000)
+    credit(holder, 100_000)
+    bind(holder, mother)
+    pay_resident_premium(holder, mother, premium_year())
+    client.force_login(holder.user)
+    html = client.get("/payments/spending/").content.decode()
+    assert "Resident premiums I paid" in html and "not part of the spending above" in html
+    assert "No payments yet." in html  # the premium is not a payment by the relative
