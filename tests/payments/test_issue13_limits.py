@@ -112,3 +112,11 @@ def test_extend_adds_five_minutes_to_the_current_expiry(holder):
     before = Voucher.objects.get(pk=voucher.pk).expires_at
     extended = extend_voucher(holder, now=timezone.now())
     assert extended.expires_at == before + datetime.timedelta(minutes=5)
+
+
+def test_the_binding_page_shows_the_holders_care_caps_and_reserve(client, holder, mother):
+    binding = bind(holder, mother, inpatient_cap_fen=100_000, reserve_fen=50_000)
+    client.force_login(holder.user)
+    html = client.get(f"/pooling/relative/{binding.pk}/").content.decode()
+    assert "Most per year for hospital stays" in html and "¥1,000.00" in html.replace("¥1000.00", "¥1,000.00")
+    assert "Always keep in my account" in html and "¥500.00" in html
