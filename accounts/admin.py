@@ -71,13 +71,24 @@ class RegionPolicyForm(forms.ModelForm):
         help_text=_("In yuan, e.g. 20000.00. Empty: no regional cap."),
     )
     resident_premium_fen = FenAsYuanField(label=_("resident premium per year (yuan)"), help_text=_("In yuan, e.g. 400.00."))
+    outpatient_cap_fen = FenAsYuanField(label=_("annual outpatient cap per relative (yuan)"), required=False,
+                                        help_text=_("In yuan. Empty: no cap."))
+    pharmacy_cap_fen = FenAsYuanField(label=_("annual pharmacy cap per relative (yuan)"), required=False,
+                                      help_text=_("In yuan. Empty: no cap."))
+    inpatient_cap_fen = FenAsYuanField(label=_("annual inpatient cap per relative (yuan)"), required=False,
+                                       help_text=_("In yuan. Empty: no cap."))
+    reserve_fen = FenAsYuanField(label=_("balance a holder always keeps (yuan)"),
+                                 help_text=_("In yuan, e.g. 2000.00. Pooled payments never take the holder's balance "
+                                             "below this amount."))
 
     class Meta:
         model = RegionPolicy
         fields = [
             "region", "effective_from", "allowed_relationships", "max_beneficiaries", "pooling_scope",
             "consent_days", "minor_age", "cooling_days", "annual_cap_fen", "allowed_categories",
-            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "notes",
+            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "premium_scope",
+            "pooled_outside_province", "confirmation_days", "outpatient_cap_fen", "pharmacy_cap_fen",
+            "inpatient_cap_fen", "reserve_fen", "notes",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -99,7 +110,8 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
 
     POLICY_FIELDS = ("allowed_relationships", "max_beneficiaries", "pooling_scope", "consent_days", "minor_age",
                      "cooling_days", "annual_cap_fen", "allowed_categories", "resident_premium_fen", "undo_minutes",
-                     "reminder_days", "marriage_age")
+                     "reminder_days", "marriage_age", "premium_scope", "pooled_outside_province",
+                     "confirmation_days", "outpatient_cap_fen", "pharmacy_cap_fen", "inpatient_cap_fen", "reserve_fen")
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new row starts from the values in force above its region (the clerk's own region by default)."""

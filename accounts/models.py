@@ -121,11 +121,14 @@ class RegionPolicyQuerySet(models.QuerySet["RegionPolicy"]):
 
 
 ALL_RELATIONSHIPS = [choice.value for choice in Relationship]
+# The close relatives of the Civil Code (民法典 第一千零四十五条): the national default.
+# A spouse's parent (配偶父母) is allowed only where a region's policy adds it.
+LEGAL_CLOSE_RELATIVES = [r for r in ALL_RELATIONSHIPS if r != Relationship.PARENT_IN_LAW]
 DEFAULT_CATEGORIES = [choice.value for choice in SpendingCategory]
 
 
 def _default_relationships() -> list[str]:
-    return list(ALL_RELATIONSHIPS)
+    return list(LEGAL_CLOSE_RELATIVES)
 
 
 def _default_categories() -> list[str]:
@@ -160,6 +163,26 @@ class RegionPolicy(models.Model):
     undo_minutes = models.PositiveSmallIntegerField(_("minutes to undo a change"), default=10)
     reminder_days = models.PositiveSmallIntegerField(_("days before an end date to remind"), default=7)
     marriage_age = models.PositiveSmallIntegerField(_("legal marriage age for plausibility checks"), default=20)
+    premium_scope = models.CharField(
+        _("where relatives' resident premiums may be paid"), max_length=10, choices=PoolingScope.choices,
+        default=PoolingScope.REGION, help_text=_("Independent of where relatives may be insured for pooling."),
+    )
+    pooled_outside_province = models.BooleanField(
+        _("pooled money may be spent outside the holder's province"), default=True,
+    )
+    confirmation_days = models.PositiveSmallIntegerField(
+        _("days for a young person who turned the consent age to confirm"), default=30,
+    )
+    outpatient_cap_fen = models.BigIntegerField(
+        _("annual outpatient cap per relative (fen)"), null=True, blank=True, help_text=_("Empty: no cap."))
+    pharmacy_cap_fen = models.BigIntegerField(
+        _("annual pharmacy cap per relative (fen)"), null=True, blank=True, help_text=_("Empty: no cap."))
+    inpatient_cap_fen = models.BigIntegerField(
+        _("annual inpatient cap per relative (fen)"), null=True, blank=True, help_text=_("Empty: no cap."))
+    reserve_fen = models.BigIntegerField(
+        _("balance a holder always keeps (fen)"), default=0,
+        help_text=_("Pooled payments never take the holder's balance below this amount."),
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     objects = RegionPolicyQuerySet.as_manager()
@@ -176,6 +199,13 @@ class RegionPolicy(models.Model):
             models.CheckConstraint(condition=Q(max_beneficiaries__gte=1), name="policy_max_beneficiaries_positive"),
             models.CheckConstraint(
                 condition=Q(annual_cap_fen__isnull=True) | Q(annual_cap_fen__gte=0), name="policy_cap_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(outpatient_cap_fen__isnull=True) | Q(outpatient_cap_fen__gte=0))
+                & (Q(pharmacy_cap_fen__isnull=True) | Q(pharmacy_cap_fen__gte=0))
+                & (Q(inpatient_cap_fen__isnull=True) | Q(inpatient_cap_fen__gte=0))
+                & Q(reserve_fen__gte=0),
+                name="policy_care_caps_not_negative",
             ),
         ]
 

@@ -181,7 +181,15 @@ def _set_password(user: User, password: str) -> User:
     user.set_password(password)
     user.save(update_fields=["password"])
     audit("account.password_reset", channel=AuditChannel.WEB, actor=user, on_behalf_of=person, obj=user)
+    # The lock-out page offers a reset: once it succeeded, the new password must work at once.
+    transaction.on_commit(lambda: _lift_lockout(user.username))
     return user
+
+
+def _lift_lockout(username: str) -> None:
+    from axes.utils import reset
+
+    reset(username=username)
 
 
 @transaction.atomic

@@ -214,6 +214,8 @@ def balances_of(people: Iterable[InsuredPerson]) -> dict[int, int]:
     return {pk: found.get(pk, 0) for pk in ids}
 
 
+# Resident premiums are the holder's own act: never spending by the relative, never under their caps.
+PREMIUM_CATEGORY = "resident_premium"
 SPENDING_KINDS = (TransactionKind.SETTLEMENT, TransactionKind.REFUND, TransactionKind.PREMIUM, TransactionKind.REVERSAL)
 
 
@@ -227,7 +229,7 @@ def spent_from(
     """Net fen that left ``owner``'s personal account for ``patient``'s care (refunds deducted)."""
     qs = LedgerEntry.objects.filter(
         account__person=owner, patient=patient, transaction__kind__in=SPENDING_KINDS
-    )
+    ).exclude(category=PREMIUM_CATEGORY)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
     if until is not None:
@@ -244,7 +246,19 @@ def spent_by_patient(
     """Net spending from ``owner``'s account per patient id, in one query."""
     qs = LedgerEntry.objects.filter(account__person=owner, transaction__kind__in=SPENDING_KINDS).exclude(
         patient__isnull=True
-    )
+    ).exclude(category=PREMIUM_CATEGORY)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    return {row["patient_id"]: max(0, -int(row["total"])) for row in qs.values("patient_id").annotate(total=Sum("amount_fen"))}
+
+
+def premiums_by_patient(
+    owner: InsuredPerson, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> dict[int, int]:
+    """Resident premiums paid from ``owner``'s account per relative id (shown apart from spending)."""
+    qs = LedgerEntry.objects.filter(account__person=owner, category=PREMIUM_CATEGORY).exclude(patient__isnull=True)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
     if until is not None:

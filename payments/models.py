@@ -351,3 +351,8 @@ class PremiumPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.amount_fen}"
+
+    @property
+    def cover_pending(self) -> bool:
+        """Paid for a relative whose insurance is not active yet: cover resumes when the bureau confirms."""
+        return self.relative.status != "active"

@@ -1,6 +1,11 @@
 """Resident premium payment (代缴居民医保费): a holder pays a bound relative's yearly premium.
 
-Allowed only for an ACTIVE binding, a relative in the resident scheme, once per relative and
+A premium is the holder's own act, not the relative's spending: it never counts against nor is
+limited by the relative's spending caps (ledger.spent_from leaves it out), and it needs no
+spending rights. Allowed for a live binding (full or premium-only, not waiting for consent) of a
+relative in the resident scheme whose insurance is active or suspended for non-payment (the
+person who most needs it), inside the holder's policy's premium scope, when the holder's
+region lets personal accounts pay premiums, within the holder's balance; once per relative and
 year (a unique constraint makes sure, whatever races). The money moves from the holder's
 personal account to the premium fund, recorded with patient=relative.
 """
@@ -15,9 +20,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Scheme, audit
+from accounts.models import (
+    AuditChannel,
+    InsuranceStatus,
+    InsuredPerson,
+    PoolingScope,
+    RegionPolicy,
+    Scheme,
+    SpendingCategory,
+    audit,
+)
 from accounts.notifications import notify
-from pooling.selectors import active_binding
+from pooling.selectors import premium_binding
 
 from . import ledger
 from .models import AccountKind, PremiumPayment, TransactionKind
@@ -41,6 +55,11 @@ class PremiumOption:
     problem: Any  # a plain-words reason it cannot be paid now, or ""
 
 
+# Binding statuses under which the holder may pay: paused or suspended bindings stop spending,
+# not the holder's own act of paying a premium.
+PREMIUM_STATUSES = ("active", "paused", "suspended")
+
+
 def premium_year(today: datetime.date | None = None) -> int:
     """Premiums are collected in advance: from September on, for the next year."""
     today = today or timezone.localdate()
@@ -51,13 +70,34 @@ def premium_amount(relative: InsuredPerson, day: datetime.date | None = None) ->
     return int(RegionPolicy.objects.in_force(relative.region_id, day or timezone.localdate()).resident_premium_fen)
 
 
-def _problem(holder: InsuredPerson, relative: InsuredPerson, amount: int, balance: int, paid: bool) -> Any:
+def in_premium_scope(policy: RegionPolicy, holder: InsuredPerson, relative: InsuredPerson) -> bool:
+    """May the holder pay a premium for a relative insured there? (The policy's premium scope.)"""
+    scope = policy.premium_scope
+    if scope == PoolingScope.NATIONAL:
+        return True
+    if scope == PoolingScope.PROVINCE:
+        return holder.region_id[:2] == relative.region_id[:2]
+    return holder.region_id == relative.region_id
+
+
+def _problem(holder: InsuredPerson, relative: InsuredPerson, amount: int, balance: int, paid: bool,
+             policy: RegionPolicy | None = None) -> Any:
     if paid:
         return _("Already paid for this year.")
     if relative.scheme != Scheme.RESIDENT:
         return _("This relative is not in urban-rural resident insurance, so there is no resident premium to pay.")
+    if relative.died_on is not None or relative.status not in (InsuranceStatus.ACTIVE, InsuranceStatus.SUSPENDED):
+        return _("The relative's resident insurance has ended. Please ask their medical-insurance bureau how "
+                 "to enrol again.")
     if not holder.is_active or not holder.has_personal_account:
         return _("Your own insurance must be active employee insurance to pay from your personal account.")
+    policy = policy or RegionPolicy.objects.in_force(holder.region_id, timezone.localdate())
+    if SpendingCategory.RESIDENT_PREMIUM not in (policy.allowed_categories or []):
+        return _("In your region, personal accounts may not pay resident insurance premiums.")
+    if not in_premium_scope(policy, holder, relative):
+        if policy.premium_scope == PoolingScope.PROVINCE:
+            return _("Your region lets you pay premiums only for relatives insured in your own province.")
+        return _("Your region lets you pay premiums only for relatives insured in your own pooling region.")
     if amount <= 0:
         return _("No resident premium is set for the relative's region. Please ask your medical-insurance bureau.")
     if balance < amount:
@@ -66,10 +106,11 @@ def _problem(holder: InsuredPerson, relative: InsuredPerson, amount: int, balanc
 
 
 def premium_options(holder: InsuredPerson, bindings: list[Any], year: int | None = None) -> list[PremiumOption]:
-    """One option per ACTIVE binding of the holder (callers pass pooling's live bindings)."""
+    """One option per live binding that is not waiting for consent (callers pass pooling's live bindings)."""
     year = year or premium_year()
     balance = ledger.balance_of(holder)
-    relatives = [b for b in bindings if b.status == "active"]
+    policy = RegionPolicy.objects.in_force(holder.region_id, timezone.localdate())
+    relatives = [b for b in bindings if b.status in PREMIUM_STATUSES]
     paid = {
         p.relative_id: p
         for p in PremiumPayment.objects.filter(relative_id__in=[b.beneficiary_id for b in relatives], year=year)
@@ -80,9 +121,41 @@ def premium_options(holder: InsuredPerson, bindings: list[Any], year: int | None
         amount = premium_amount(relative)
         options.append(PremiumOption(
             relative, binding.relationship, year, amount, paid.get(relative.pk),
-            _problem(holder, relative, amount, balance, relative.pk in paid),
+            _problem(holder, relative, amount, balance, relative.pk in paid, policy),
         ))
     return options
+
+
+@dataclass(frozen=True)
+class PremiumPreview:
+    """What the confirmation page shows before money moves."""
+
+    relative: InsuredPerson
+    relationship: str
+    year: int
+    amount_fen: int
+    balance_fen: int
+    problem: Any
+
+    @property
+    def balance_after_fen(self) -> int:
+        return self.balance_fen - self.amount_fen
+
+
+def premium_preview(holder: InsuredPerson, relative: InsuredPerson, year: int) -> PremiumPreview:
+    """The relative, year, amount and the balance after paying, or why it cannot be paid."""
+    binding = premium_binding(holder, relative)
+    amount = premium_amount(relative)
+    balance = ledger.balance_of(holder)
+    if year not in (timezone.localdate().year, premium_year()):
+        problem: Any = _("Premiums can be paid for the current or the coming year only.")
+    elif binding is None:
+        problem = _("You can pay a premium only for a relative on your family pooling list who has agreed. "
+                    "Add the relative first: for premiums only, if they cannot share your account for spending.")
+    else:
+        problem = _problem(holder, relative, amount, balance,
+                           PremiumPayment.objects.filter(relative=relative, year=year).exists())
+    return PremiumPreview(relative, binding.relationship if binding else "", year, amount, balance, problem)
 
 
 def pay_resident_premium(
@@ -94,11 +167,11 @@ def pay_resident_premium(
     ``now``: when it is booked (default: now; the demo books last month's history)."""
     if year not in (timezone.localdate().year, premium_year()):
         raise PremiumError(_("Premiums can be paid for the current or the coming year only."))
-    binding = active_binding(holder, relative)
+    binding = premium_binding(holder, relative)
     if binding is None:
         raise PremiumError(_(
-            "You can pay a premium only for a relative whose family pooling with you is active. "
-            "Bind the relative first, or resume a paused binding."
+            "You can pay a premium only for a relative on your family pooling list who has agreed. "
+            "Add the relative first: for premiums only, if they cannot share your account for spending."
         ))
     amount = premium_amount(relative)
     try:
@@ -125,10 +198,15 @@ def pay_resident_premium(
             )
             audit("premium.pay", channel=channel, actor=actor, on_behalf_of=holder, obj=payment,
                   after={"relative": relative.pk, "year": year, "amount_fen": amount})
+            if relative.status == InsuranceStatus.ACTIVE:
+                body = _("%(holder)s paid your urban-rural resident insurance premium for %(year)s (%(amount)s) "
+                         "from their medical-insurance personal account.")
+            else:
+                body = _("%(holder)s paid your urban-rural resident insurance premium for %(year)s (%(amount)s) "
+                         "from their medical-insurance personal account. Your cover resumes when the bureau "
+                         "confirms the payment.")
             notify(relative, "premium_paid", _("Your resident insurance premium for %(year)s has been paid"),
-                   _("%(holder)s paid your urban-rural resident insurance premium for %(year)s (%(amount)s) "
-                     "from their medical-insurance personal account."),
-                   params={"holder": holder.name, "year": year, "amount": _fen(amount)})
+                   body, params={"holder": holder.name, "year": year, "amount": _fen(amount)})
     except IntegrityError:
         raise PremiumError(_("The premium for this relative and year has already been paid."))
     except ledger.LedgerError:

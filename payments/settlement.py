@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditChannel, SpendingCategory, audit
 from accounts.notifications import notify
-from accounts.policies import policy_in_force
 from pooling.planning import plan_payment
 
 from . import fastpath, idempotency, ledger
@@ -75,15 +74,14 @@ def settle(
         raise SettlementError(exc.code, exc.message) from None
     assert voucher is not None
     patient = voucher.person
-    policy = policy_in_force(patient.region_id, timezone.localdate(now))
-    if category not in (policy.allowed_categories or []):
-        raise SettlementError("category_not_allowed", _(
-            "In the patient's region, medical-insurance accounts may not pay for %(category)s."
-        ) % {"category": category_label(category)})
+    # The region's category list governs pooled money only (the planner applies it per holder);
+    # the patient's own account pays every category of SPEC §2.
     for attempt in range(3):
         # First with the balances read beside the voucher; after a refused overdraft, fresh ones.
         plan = plan_payment(patient, category, amount_fen, now,
-                            read.balances if read and attempt == 0 else None, read.sources if read else None)
+                            read.balances if read and attempt == 0 else None, read.sources if read else None,
+                            institution.region_id)
+        refuse_outside_area(plan, institution)
         if not fastpath.applies(plan):
             break
         view = fastpath.settle(institution, voucher, plan, reference, now, record_id, spending_notice_text,
@@ -104,7 +102,9 @@ def _settle_locked(
             raise SettlementError("voucher_invalid", voucher_gone())
         accounts = ledger.lock_personal_accounts(owner_ids)
         # Accounts not locked count as 0 (see plan_payment): nothing unlocked is ever charged.
-        plan = plan_payment(patient, category, amount_fen, now, {pid: a.balance_fen for pid, a in accounts.items()})
+        plan = plan_payment(patient, category, amount_fen, now, {pid: a.balance_fen for pid, a in accounts.items()},
+                            institution_region=institution.region_id)
+        refuse_outside_area(plan, institution)
         steps = [s for s in plan.steps if s.amount_fen > 0 and s.owner.pk in accounts]
         paid = sum(s.amount_fen for s in steps)
         clearing = ledger.institution_account_ref(institution, clearing_shard())
@@ -139,6 +139,16 @@ def _settle_locked(
                 reference=f"settlement:{settlement.pk}", at=now,
             )
     return view
+
+
+def refuse_outside_area(plan: Any, institution: Institution) -> None:
+    """Pooled money would be needed, but a holder's region forbids it outside their province."""
+    if plan.outside_area and plan.remaining_fen > 0:
+        raise SettlementError("outside_area", _(
+            "Family pooling money cannot be spent at %(institution)s: the account holder's region allows it "
+            "only inside their own province. The patient's own account can still pay: send at most "
+            "%(own)s fen, and the patient pays the rest another way."
+        ) % {"institution": institution.name, "own": plan.paid_fen}, 403)
 
 
 def spending_notice_text(
@@ -228,6 +238,9 @@ def refund(
             idempotency.complete(record_id, 201, settlement_json(view))
         patient, category = settlement.patient, settlement.category
         backs = {s.pk: p["amount_fen"] for s, p in zip(changed, parts, strict=True)}
+        for source in changed:
+            if source.source == "pooled":
+                _refund_notice(source, backs[source.pk], settlement, institution)
         ledger.post(
             TransactionKind.REFUND,
             [ledger.Line(_clearing_of(settlement, institution), -amount, patient, category)]
@@ -235,6 +248,18 @@ def refund(
             reference=f"refund:{new_refund.pk}", at=now,
         )
     return view
+
+
+def _refund_notice(source: SettlementSource, amount: int, settlement: Settlement, institution: Institution) -> None:
+    """Tell a holder that a refund of a relative's payment returned money to their account."""
+    notify(
+        source.owner, "refund",
+        _("%(amount)s returned to your account"),
+        _("%(institution)s refunded a payment of %(relative)s: %(amount)s went back to your medical-insurance "
+          "personal account."),
+        params={"amount": _fen(amount), "institution": institution.name, "relative": settlement.patient.name},
+        link=reverse("payments:spending"),
+    )
 
 
 def _clearing_of(settlement: Settlement, institution: Institution) -> Any:

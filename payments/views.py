@@ -151,6 +151,10 @@ def premium_pay(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
     if relative is None:
         messages.error(request, _("Please choose a relative from the list."))
         return redirect("payments:premiums")
+    if request.POST.get("confirm") != "yes":
+        # The holder's own act: first a page with what will happen, then the money moves.
+        preview = premiums.premium_preview(person, relative, form.cleaned_data["year"])
+        return render(request, "payments/premium_confirm.html", {"preview": preview})
     try:
         payment = premiums.pay_resident_premium(person, relative, form.cleaned_data["year"], actor=request.user)
     except premiums.PremiumError as exc:

@@ -76,13 +76,13 @@ def current_or_new_voucher(person: InsuredPerson, *, actor: Any = None) -> Vouch
 
 @transaction.atomic
 def extend_voucher(person: InsuredPerson, *, actor: Any = None, now: datetime.datetime | None = None) -> Voucher:
-    """Give the person another full validity period: the same code if still unused, else a new one."""
+    """Add another validity period to the code's current expiry (the same code if still unused, else a new one)."""
     now = now or timezone.now()
     voucher = Voucher.objects.usable(now).select_for_update().filter(person=person).order_by("-created_at").first()
     if voucher is None:
         voucher, _code = issue_voucher(person, actor=actor, now=now)
         return voucher
-    voucher.expires_at = now + datetime.timedelta(seconds=VOUCHER_SECONDS)
+    voucher.expires_at = max(voucher.expires_at, now) + datetime.timedelta(seconds=VOUCHER_SECONDS)
     voucher.save(update_fields=["expires_at"])
     audit("voucher.extend", channel=AuditChannel.WEB, actor=actor, on_behalf_of=person, obj=voucher)
     return voucher

@@ -23,6 +23,8 @@ class PoolingConfig(AppConfig):
         add_schedule("pooling-remind-requests", "pooling.tasks.remind_pending_bindings_task", 3600.0)
         add_schedule("pooling-end-dates", "pooling.tasks.end_dates_task", crontab(hour=1, minute=5))
         add_schedule("pooling-minors-confirm", "pooling.tasks.ask_minors_to_confirm_task", crontab(hour=2, minute=5))
+        add_schedule("pooling-minors-deadline", "pooling.tasks.minor_confirmation_deadlines_task",
+                     crontab(hour=2, minute=20))
         for name, label in (
             ("pooling:checker", _("Who can I add?")),
             ("pooling:guides", _("Guides")),

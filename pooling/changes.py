@@ -5,6 +5,7 @@ Views, the counter and admin actions call these; see common.py for the shared ru
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import InsuredPerson, audit
 from accounts.notifications import notify
 
+from . import eligibility
 from .common import (
     By,
     PoolingError,
@@ -27,7 +29,15 @@ from .common import (
     policy_for,
     tell_both,
 )
-from .models import Binding, BindingStatus, DeductionOrder, EndReason, UndoableChange, UndoAction
+from .models import (
+    FINAL_STATUSES,
+    Binding,
+    BindingStatus,
+    DeductionOrder,
+    EndReason,
+    UndoableChange,
+    UndoAction,
+)
 
 S = BindingStatus
 
@@ -148,13 +158,47 @@ def resume_all(holder: InsuredPerson, by: By) -> list[Binding]:
     return bindings
 
 
+_KEEP: Any = object()
+
+
+def limits_problem(per_payment_fen: int | None, monthly_fen: int | None, annual_fen: int | None) -> Any:
+    """Why these limits contradict each other, in plain words ("" when they fit together)."""
+    from portal.templatetags.portal_tags import format_fen
+
+    pairs = [
+        (per_payment_fen, monthly_fen, _("The limit per payment (%(small)s) is above the limit per month "
+                                         "(%(large)s). Please lower it, or raise the monthly limit.")),
+        (monthly_fen, annual_fen, _("The limit per month (%(small)s) is above the limit per year (%(large)s). "
+                                    "Please lower it, or raise the yearly limit.")),
+        (per_payment_fen, annual_fen, _("The limit per payment (%(small)s) is above the limit per year "
+                                        "(%(large)s). Please lower it, or raise the yearly limit.")),
+    ]
+    for small, large, message in pairs:
+        if small is not None and large is not None and small > large:
+            return message % {"small": format_fen(small), "large": format_fen(large)}
+    return ""
+
+
 def set_limits(
     binding: Binding, by: By, *, per_payment_fen: int | None, monthly_fen: int | None, annual_fen: int | None,
+    outpatient_fen: Any = _KEEP, pharmacy_fen: Any = _KEEP, inpatient_fen: Any = _KEEP, reserve_fen: Any = _KEEP,
 ) -> tuple[Binding, UndoableChange]:
-    """The holder sets the caps for one relative (None: no cap of that kind)."""
-    for value in (per_payment_fen, monthly_fen, annual_fen):
+    """The holder sets the caps for one relative (None: no cap of that kind).
+
+    Also, when given: annual caps per kind of care (outpatient, pharmacy, inpatient) and the
+    balance the holder keeps (``reserve_fen``, 0 or None: none beyond the region's). Limits that
+    contradict each other (per payment above monthly, monthly above annual) are refused."""
+    extra = {"outpatient_cap_fen": outpatient_fen, "pharmacy_cap_fen": pharmacy_fen,
+             "inpatient_cap_fen": inpatient_fen, "reserve_fen": reserve_fen}
+    extra = {k: v for k, v in extra.items() if v is not _KEEP}
+    if "reserve_fen" in extra:
+        extra["reserve_fen"] = extra["reserve_fen"] or 0
+    for value in (per_payment_fen, monthly_fen, annual_fen, *extra.values()):
         if value is not None and value < 0:
             raise PoolingError(_("A limit cannot be negative."), "negative")
+    problem = limits_problem(per_payment_fen, monthly_fen, annual_fen)
+    if problem:
+        raise PoolingError(problem, "limits_contradict")
     with transaction.atomic():
         binding = lock_binding(binding.pk)
         must_be(by, binding.holder, allow_counter=True)
@@ -164,6 +208,8 @@ def set_limits(
         binding.per_payment_cap_fen = per_payment_fen
         binding.monthly_cap_fen = monthly_fen
         binding.annual_cap_fen = annual_fen
+        for field, value in extra.items():
+            setattr(binding, field, value)
         binding.version += 1
         binding.save()
         audit_binding("limits_set", binding, by, before)
@@ -182,10 +228,14 @@ def set_limits(
     return binding, change
 
 
-def set_end_date(binding: Binding, by: By, end_date: datetime.date | None) -> Binding:
-    """The holder chooses when pooling ends by itself (None: no end date)."""
+def set_end_date(binding: Binding, by: By, end_date: datetime.date | None,
+                 start_date: datetime.date | None | Any = _KEEP) -> Binding:
+    """The holder chooses when pooling ends by itself (None: no end date), and when given, from
+    which day it may be used (``start_date``, None: at once). Payments only inside them."""
     if end_date is not None and end_date <= timezone.localdate():
         raise PoolingError(_("The end date must be in the future."), "end_date_past")
+    if start_date is not _KEEP and start_date is not None and end_date is not None and start_date > end_date:
+        raise PoolingError(_("The start date must be on or before the end date."), "start_after_end")
     with transaction.atomic():
         binding = lock_binding(binding.pk)
         must_be(by, binding.holder, allow_counter=True)
@@ -193,6 +243,10 @@ def set_end_date(binding: Binding, by: By, end_date: datetime.date | None) -> Bi
             raise PoolingError(_("This pooling has ended."), "not_live")
         before = binding.snapshot()
         binding.end_date = end_date
+        if start_date is not _KEEP:
+            binding.start_date = start_date
+        elif binding.start_date and end_date and binding.start_date > end_date:
+            raise PoolingError(_("The start date must be on or before the end date."), "start_after_end")
         binding.end_reminder_sent_on = None
         binding.version += 1
         binding.save()
@@ -234,20 +288,24 @@ def undo_change(change_id: int, by: By) -> list[Binding]:
         bindings = list(Binding.objects.select_for_update().filter(pk__in=ids).select_related("holder", "beneficiary")
                         .order_by("id"))
         restored = []
+        refusals: list[str] = []
         for binding in bindings:
             state = change.states[str(binding.pk)]
             if binding.version != state["version"]:
                 continue
             before = state["before"]
             current = binding.snapshot()
-            if before["status"] != binding.status and binding.status == S.ENDED and Binding.objects.live().filter(
-                holder=binding.holder, beneficiary=binding.beneficiary
-            ).exists():
+            problem = _undo_problem(binding, before["status"])
+            if problem:
+                refusals.append(problem)
                 continue
             binding.set_status(before["status"])
             binding.per_payment_cap_fen = before["per_payment_cap_fen"]
             binding.monthly_cap_fen = before["monthly_cap_fen"]
             binding.annual_cap_fen = before["annual_cap_fen"]
+            for field in ("outpatient_cap_fen", "pharmacy_cap_fen", "inpatient_cap_fen", "reserve_fen"):
+                if field in before:
+                    setattr(binding, field, before[field])
             binding.paused_at = _dt(before["paused_at"])
             binding.ended_at = _dt(before["ended_at"])
             binding.end_reason = before["end_reason"]
@@ -263,11 +321,62 @@ def undo_change(change_id: int, by: By) -> list[Binding]:
             )
             restored.append(binding)
         if not restored:
+            if refusals:
+                raise PoolingError(" ".join(refusals), "undo_refused")
             raise PoolingError(_("This change cannot be undone because something else changed since."),
                                "undo_conflict")
         change.undone_at = timezone.now()
         change.save(update_fields=["undone_at"])
     return restored
+
+
+def _undo_problem(binding: Binding, target: str) -> str:
+    """Why ``binding`` cannot go back to ``target`` now, in plain words ("" when it can).
+
+    An undo is a new act: it checks, at this moment and under the holder's lock (taken by
+    ``undo_change``), what the original action checked: the slot maximum (active and waiting
+    requests), both people's insurance, the region's rules, and that the pair is not bound again.
+    """
+    if target == binding.status or target not in (S.ACTIVE, S.PAUSED, S.SUSPENDED):
+        return ""
+    holder, relative = binding.holder, binding.beneficiary
+    names = {"name": relative.name}
+    if target == S.ACTIVE:
+        if not (holder.is_active and holder.has_personal_account):
+            return str(_("Pooling with %(name)s cannot be turned back on: your own employee insurance is not "
+                         "active at the moment.") % names)
+        premium_only = binding.kind == "premium_only"  # paying a lapsed relative's premium is its point
+        if not relative.is_active and not (premium_only and relative.status == "suspended"
+                                           and relative.died_on is None):
+            return str(_("Pooling with %(name)s cannot be turned back on: their insurance is not active at the "
+                         "moment.") % names)
+    if binding.status not in (S.ENDED, *FINAL_STATUSES):
+        return ""
+    # Bringing an ended binding back is a new binding: the same checks as a proposal.
+    if Binding.objects.live().filter(holder=holder, beneficiary=relative).exclude(pk=binding.pk).exists():
+        return str(_("Ending pooling with %(name)s cannot be undone: they are already on your list again.") % names)
+    policy = policy_for(holder)
+    used = Binding.objects.live().for_holder(holder).exclude(pk=binding.pk).count()
+    if used >= policy.max_beneficiaries:
+        return str(_("Ending pooling with %(name)s cannot be undone: you already have %(used)s relatives (active "
+                     "or waiting for an answer) and your region allows at most %(max)s. End pooling with someone "
+                     "else or cancel a waiting request first.") % (names | {"used": used,
+                                                                             "max": policy.max_beneficiaries}))
+    if binding.kind == "premium_only":  # where premiums may be paid, not where pooling may be
+        policy = copy.copy(policy)
+        policy.pooling_scope = policy.premium_scope
+    answer = eligibility.check_binding(
+        eligibility.PersonFacts.of(holder), eligibility.PersonFacts.of(relative), binding.relationship, policy,
+        timezone.localdate(), eligibility.Counts(),
+    )
+    skip = ("candidate_not_active",) if binding.kind == "premium_only" else ()
+    if target != S.ACTIVE:
+        skip = ("candidate_not_active", "holder_not_active")
+    reasons = [r for r in answer.reasons if r.code not in skip]
+    if reasons:
+        return str(_("Ending pooling with %(name)s cannot be undone: %(reason)s")
+                   % (names | {"reason": reasons[0].message}))
+    return ""
 
 
 def _dt(value: str | None) -> datetime.datetime | None:

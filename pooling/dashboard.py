@@ -31,6 +31,7 @@ class Row:
     word: Any  # "mother" / "son": what the other person is to the viewer
     spent_month_fen: int = 0
     spent_year_fen: int = 0
+    premiums_year_fen: int = 0  # resident premiums the holder paid for this relative (not spending)
 
 
 @dataclass
@@ -55,7 +56,9 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
     now = timezone.now()
     month = ledger.spent_by_patient(person, since=month_start(now)) if bindings else {}
     year = ledger.spent_by_patient(person, since=year_start(now)) if bindings else {}
-    rows = [Row(b, beneficiary_word(b), month.get(b.beneficiary_id, 0), year.get(b.beneficiary_id, 0)) for b in bindings]
+    premiums = ledger.premiums_by_patient(person, since=year_start(now)) if bindings else {}
+    rows = [Row(b, beneficiary_word(b), month.get(b.beneficiary_id, 0), year.get(b.beneficiary_id, 0),
+                premiums.get(b.beneficiary_id, 0)) for b in bindings]
     policy = policy_for(person)
     pending = sum(1 for b in bindings if b.status == BindingStatus.PENDING)
     return {

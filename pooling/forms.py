@@ -89,20 +89,45 @@ class LimitsForm(forms.Form):
     per_payment = YuanField(label=_("Most per payment (¥)"), help_text=_("Empty: no limit per payment."))
     monthly = YuanField(label=_("Most per month (¥)"), help_text=_("Empty: no monthly limit."))
     annual = YuanField(label=_("Most per year (¥)"), help_text=_("Empty: no yearly limit (your region's limit still applies)."))
+    outpatient = YuanField(label=_("Most per year for outpatient care (¥)"), help_text=_("Empty: no limit of this kind."))
+    pharmacy = YuanField(label=_("Most per year for drugs at a pharmacy (¥)"),
+                         help_text=_("Empty: no limit of this kind."))
+    inpatient = YuanField(label=_("Most per year for hospital stays (¥)"), help_text=_("Empty: no limit of this kind."))
+    reserve = YuanField(label=_("Always keep in my account (¥)"),
+                        help_text=_("Payments for this relative never take your balance below this amount "
+                                    "(your region's reserve still applies)."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save limits"))
+
+    def clean(self) -> dict[str, Any]:
+        from .changes import limits_problem
+
+        data = super().clean() or {}
+        problem = limits_problem(yuan_to_fen(data.get("per_payment")), yuan_to_fen(data.get("monthly")),
+                                 yuan_to_fen(data.get("annual")))
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
 
     def fen(self) -> dict[str, int | None]:
         return {
             "per_payment_fen": yuan_to_fen(self.cleaned_data.get("per_payment")),
             "monthly_fen": yuan_to_fen(self.cleaned_data.get("monthly")),
             "annual_fen": yuan_to_fen(self.cleaned_data.get("annual")),
+            "outpatient_fen": yuan_to_fen(self.cleaned_data.get("outpatient")),
+            "pharmacy_fen": yuan_to_fen(self.cleaned_data.get("pharmacy")),
+            "inpatient_fen": yuan_to_fen(self.cleaned_data.get("inpatient")),
+            "reserve_fen": yuan_to_fen(self.cleaned_data.get("reserve")),
         }
 
 
 class EndDateForm(forms.Form):
+    start_date = forms.DateField(
+        label=_("Pooling starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to allow payments at once."),
+    )
     end_date = forms.DateField(
         label=_("Pooling ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Leave empty for no end date. You will both be reminded before it ends."),
@@ -117,6 +142,13 @@ class EndDateForm(forms.Form):
         if value is not None and value <= timezone.localdate():
             raise forms.ValidationError(_("The end date must be in the future."))
         return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start_date"), data.get("end_date")
+        if start is not None and end is not None and start > end:
+            raise forms.ValidationError(_("The start date must be on or before the end date."))
+        return data
 
 
 class UnbindForm(forms.Form):

@@ -91,6 +91,50 @@ def ask_minor_to_confirm(binding_id: int, today: datetime.date | None = None) ->
     return True
 
 
+def confirmation_deadline_of(binding: Binding) -> datetime.datetime | None:
+    """By when a young person asked to confirm must answer (the region's confirmation days)."""
+    if binding.confirmation_requested_at is None:
+        return None
+    days = policy_for(binding.holder, timezone.localdate(binding.confirmation_requested_at)).confirmation_days
+    return binding.confirmation_requested_at + datetime.timedelta(days=days)
+
+
+def confirmation_deadline(binding_id: int, now: datetime.datetime | None = None) -> bool:
+    """A young person asked to confirm: remind both before the deadline; after it, end with notices to both."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        binding = lock_binding(binding_id)
+        deadline = confirmation_deadline_of(binding)
+        if deadline is None or not binding.is_live:
+            return False
+        if now >= deadline:
+            _end(binding, EndReason.MINOR_NO_ANSWER, By.system())
+            return True
+        days = policy_for(binding.holder, timezone.localdate(now)).reminder_days
+        already = binding.reminded_at is not None and binding.reminded_at >= binding.confirmation_requested_at
+        if already or deadline - now > datetime.timedelta(days=days):
+            return False
+        binding.reminded_at = now
+        binding.save(update_fields=["reminded_at", "updated_at"])
+        when = timezone.localtime(deadline).strftime("%Y-%m-%d")
+        link = link_to("pooling:consent-link", token=consent_token(binding))
+        notify(
+            binding.beneficiary, "pooling.confirm_reminder",
+            _("Please confirm family pooling with %(holder)s by %(deadline)s"),
+            _("If you do not confirm by %(deadline)s, family pooling with %(holder)s ends. Confirm or end it at "
+              "%(url)s"), names_of(binding) | {"deadline": when, "url": absolute(link)}, link=link,
+            dedupe_key=f"pooling.confirm_reminder:{binding.pk}:{when}",
+        )
+        notify(
+            binding.holder, "pooling.confirm_reminder",
+            _("%(beneficiary)s has not confirmed family pooling yet"),
+            _("If %(beneficiary)s does not confirm by %(deadline)s, family pooling with them ends."),
+            names_of(binding) | {"deadline": when}, link=link_to("portal:dashboard"),
+            dedupe_key=f"pooling.confirm_reminder-holder:{binding.pk}:{when}",
+        )
+    return True
+
+
 def _end(binding: Binding, reason: str, by: By, note: str = "") -> None:
     """End (or, while pending, cancel) a live binding for a life event or its end date. Holder row locked."""
     before = binding.snapshot()
@@ -131,11 +175,11 @@ def handle_person_change(person: InsuredPerson, before: dict[str, Any], after: d
             _end(binding, EndReason.INSURANCE_TERMINATED, system)
         elif as_holder and person.scheme not in PERSONAL_ACCOUNT_SCHEMES:
             _end(binding, EndReason.HOLDER_LEFT_SCHEME, system)
-        elif as_holder and before.get("region_id") and before.get("region_id") != person.region_id:
+        elif as_holder and before.get("region_id") and before.get("region_id") != person.region_id \
+                and not _in_scope_after_move(binding, today):
             _end(binding, EndReason.HOLDER_LEFT_REGION, system)
-        elif not as_holder and before.get("region_id") != person.region_id and not eligibility._in_scope(
-            policy_for(binding.holder, today).pooling_scope, binding.holder.region_id, person.region_id
-        ):
+        elif not as_holder and before.get("region_id") != person.region_id \
+                and not _in_scope_after_move(binding, today):
             _end(binding, EndReason.BENEFICIARY_LEFT_REGION, system)
         elif person.status == InsuranceStatus.SUSPENDED:
             if binding.status == S.PENDING:
@@ -144,6 +188,18 @@ def handle_person_change(person: InsuredPerson, before: dict[str, Any], after: d
                 _suspend(binding, system)
         elif person.status == InsuranceStatus.ACTIVE and binding.status == S.SUSPENDED and other.is_active:
             _unsuspend(binding, system)
+
+
+def _in_scope_after_move(binding: Binding, today: datetime.date) -> bool:
+    """After a move, are both people still inside the scope of the holder's policy in force?
+
+    A move inside the scope (海口 -> 三亚 under a Hainan-wide policy) keeps the binding; the
+    policy's premium scope applies to a premium-only binding."""
+    from .models import BindingKind
+
+    policy = policy_for(binding.holder, today)
+    scope = policy.premium_scope if binding.kind == BindingKind.PREMIUM_ONLY else policy.pooling_scope
+    return eligibility._in_scope(scope, binding.holder.region_id, binding.beneficiary.region_id)
 
 
 def _suspend(binding: Binding, by: By) -> None:

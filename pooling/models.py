@@ -64,8 +64,22 @@ class EndReason(models.TextChoices):
     INSURANCE_SUSPENDED = "insurance_suspended", _("Insurance was suspended")
     DEATH = "death", _("A person died")
     MINOR_DECLINED = "minor_declined", _("The young person chose not to continue")
+    MINOR_NO_ANSWER = "minor_no_answer", _("The young person did not confirm in time")
     COUNTER = "counter", _("Ended at a counter")
     BUREAU_REJECTED = "bureau_rejected", _("The bureau could not accept the relationship")
+
+
+class BindingKind(models.TextChoices):
+    FULL = "full", _("Pooling (spending and premiums)")
+    PREMIUM_ONLY = "premium_only", _("Premiums only (no spending)")
+
+
+# Kinds of care a region or a holder may cap per year, and the categories each covers.
+CARE_KINDS: dict[str, tuple[str, ...]] = {
+    "outpatient": ("outpatient",),
+    "pharmacy": ("pharmacy_drug",),
+    "inpatient": ("inpatient",),
+}
 
 
 class InvalidTransition(Exception):
@@ -113,6 +127,7 @@ class Binding(models.Model):
         help_text=_("What the relative is to the account holder."),
     )
     status = models.CharField(_("status"), max_length=10, choices=BindingStatus.choices, default=S.PENDING)
+    kind = models.CharField(_("kind"), max_length=12, choices=BindingKind.choices, default=BindingKind.FULL)
     version = models.PositiveIntegerField(default=1, help_text=_("Grows with every change (undo checks it)."))
 
     created_at = models.DateTimeField(_("proposed at"), default=timezone.now)
@@ -138,6 +153,15 @@ class Binding(models.Model):
     monthly_cap_fen = models.BigIntegerField(_("limit per month (fen)"), null=True, blank=True)
     annual_cap_fen = models.BigIntegerField(_("limit per year (fen)"), null=True, blank=True)
 
+    outpatient_cap_fen = models.BigIntegerField(_("outpatient limit per year (fen)"), null=True, blank=True)
+    pharmacy_cap_fen = models.BigIntegerField(_("pharmacy limit per year (fen)"), null=True, blank=True)
+    inpatient_cap_fen = models.BigIntegerField(_("inpatient limit per year (fen)"), null=True, blank=True)
+    reserve_fen = models.BigIntegerField(
+        _("balance the holder keeps (fen)"), default=0,
+        help_text=_("Payments for this relative never take the holder's balance below this amount."),
+    )
+
+    start_date = models.DateField(_("starts on"), null=True, blank=True)
     end_date = models.DateField(_("ends on"), null=True, blank=True)
     end_reminder_sent_on = models.DateField(null=True, blank=True)
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
@@ -172,6 +196,13 @@ class Binding(models.Model):
                 name="binding_caps_not_negative",
             ),
             models.CheckConstraint(
+                condition=(Q(outpatient_cap_fen__isnull=True) | Q(outpatient_cap_fen__gte=0))
+                & (Q(pharmacy_cap_fen__isnull=True) | Q(pharmacy_cap_fen__gte=0))
+                & (Q(inpatient_cap_fen__isnull=True) | Q(inpatient_cap_fen__gte=0))
+                & Q(reserve_fen__gte=0),
+                name="binding_care_caps_not_negative",
+            ),
+            models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in BindingStatus]), name="binding_status_valid"
             ),
         ]
@@ -200,8 +231,12 @@ class Binding(models.Model):
         self.version += 1
 
     def is_usable_on(self, day: datetime.date) -> bool:
-        """May this binding pay today? (Active, and its end date not passed.)"""
-        return self.status == S.ACTIVE and (self.end_date is None or self.end_date >= day)
+        """May this binding pay today? (Active, for spending, inside its start and end dates.)"""
+        return (
+            self.status == S.ACTIVE and self.kind == BindingKind.FULL
+            and (self.start_date is None or self.start_date <= day)
+            and (self.end_date is None or self.end_date >= day)
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an undo restores and the audit trail records."""
@@ -210,6 +245,10 @@ class Binding(models.Model):
             "per_payment_cap_fen": self.per_payment_cap_fen,
             "monthly_cap_fen": self.monthly_cap_fen,
             "annual_cap_fen": self.annual_cap_fen,
+            "outpatient_cap_fen": self.outpatient_cap_fen,
+            "pharmacy_cap_fen": self.pharmacy_cap_fen,
+            "inpatient_cap_fen": self.inpatient_cap_fen,
+            "reserve_fen": self.reserve_fen,
             "end_date": self.end_date.isoformat() if self.end_date else None,
             "paused_at": self.paused_at.isoformat() if self.paused_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,

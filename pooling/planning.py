@@ -10,8 +10,11 @@ beneficiary's preview page shows them). Implemented by the pooling app.
 - Only usable sources: own account of an active employee-scheme person; bindings that are
   ACTIVE (not pending, paused, ended...), not past their end date, whose holder is active and
   whose policy allows ``category``.
-- Each step pays min(what is left, the owner's balance, every cap still free: the binding's
-  per-payment, monthly and annual caps, and the policy's annual cap per relative). Spending so
+- Each step pays min(what is left, the owner's balance above the reserve they keep (the larger
+  of the region's and the binding's), every cap still free: the binding's per-payment, monthly
+  and annual caps, the policy's annual cap per relative, and the region's and the binding's
+  annual caps for the kind of care (outpatient, pharmacy, inpatient)).
+- Premium-only bindings never pay for care; bindings pay only inside their start and end dates. Spending so
   far is read from payments.ledger (spent_from), never from bindings.
 - ``balances``: {person_id: fen} to use instead of reading the ledger (the settlement passes
   the balances of the rows it has locked); a person missing from it counts as balance 0.
@@ -54,6 +57,9 @@ class PaymentPlan:
     category: str
     amount_fen: int
     steps: list[PlanStep] = field(default_factory=list)
+    # Bindings left out because pooled money may not be spent at an institution outside the
+    # holder's province (RegionPolicy.pooled_outside_province).
+    outside_area: list[int] = field(default_factory=list)
 
     @property
     def paid_fen(self) -> int:
@@ -75,7 +81,18 @@ LIMIT_MONTHLY = "monthly_cap"
 LIMIT_ANNUAL = "annual_cap"
 LIMIT_POLICY_ANNUAL = "policy_annual_cap"
 LIMIT_NOT_NEEDED = "not_needed"
-SPENDING_LIMITS = (LIMIT_MONTHLY, LIMIT_ANNUAL, LIMIT_POLICY_ANNUAL)  # rooms computed from spending so far
+LIMIT_CARE = "care_cap"  # the holder's annual cap for this kind of care (outpatient, pharmacy, inpatient)
+LIMIT_POLICY_CARE = "policy_care_cap"  # the region's annual cap for this kind of care
+LIMIT_RESERVE = "reserve"  # the balance the holder keeps (region's or holder's choice)
+# Rooms computed from spending so far (or, for the reserve, guarded only under the account's lock).
+SPENDING_LIMITS = (LIMIT_MONTHLY, LIMIT_ANNUAL, LIMIT_POLICY_ANNUAL, LIMIT_CARE, LIMIT_POLICY_CARE, LIMIT_RESERVE)
+
+
+def care_kind(category: str) -> str | None:
+    """The kind of care ("outpatient", "pharmacy", "inpatient") a category counts against, if any."""
+    from .models import CARE_KINDS
+
+    return next((kind for kind, categories in CARE_KINDS.items() if category in categories), None)
 
 
 def month_start(at: datetime.datetime) -> datetime.datetime:
@@ -99,15 +116,16 @@ class SourcesRead:
 # The same rows as ordered_sources' ORM reads, as one JSON value, for a caller's own query:
 # {person} is an SQL expression for the beneficiary's id. Holders come with the fields the
 # planner and the settlement use; the others are deferred (read on access).
-_BINDING_FIELDS = ("id", "holder_id", "beneficiary_id", "relationship", "status", "end_date",
-                   "per_payment_cap_fen", "monthly_cap_fen", "annual_cap_fen")
+_BINDING_FIELDS = ("id", "holder_id", "beneficiary_id", "relationship", "status", "kind", "start_date", "end_date",
+                   "per_payment_cap_fen", "monthly_cap_fen", "annual_cap_fen", "outpatient_cap_fen",
+                   "pharmacy_cap_fen", "inpatient_cap_fen", "reserve_fen")
 _HOLDER_FIELDS = ("id", "name", "scheme", "status", "died_on", "region_id")
 _COLUMNS = ", ".join([f"b.{f}" for f in _BINDING_FIELDS] + [f"h.{f}" for f in _HOLDER_FIELDS])
 SOURCES_SQL = (
     f"json_build_object('bindings', (SELECT coalesce(json_agg(json_build_array({_COLUMNS})"  # noqa: S608 - constants
     " ORDER BY b.activated_at, b.created_at, b.id), '[]'::json)"
     " FROM pooling_binding b JOIN accounts_insuredperson h ON h.id = b.holder_id"
-    " WHERE b.beneficiary_id = {person} AND b.status = 'active'),"
+    " WHERE b.beneficiary_id = {person} AND b.status = 'active' AND b.kind = 'full'),"
     " 'order', (SELECT d.sources FROM pooling_deductionorder d WHERE d.person_id = {person}))"
 )
 
@@ -121,6 +139,7 @@ def read_sources(value: dict[str, Any]) -> SourcesRead:
     for row in value["bindings"]:
         b, h = dict(zip(_BINDING_FIELDS, row[:n], strict=True)), dict(zip(_HOLDER_FIELDS, row[n:], strict=True))
         b["end_date"] = _date_or_none(b["end_date"])
+        b["start_date"] = _date_or_none(b["start_date"])
         h["died_on"] = _date_or_none(h["died_on"])
         binding = _from_db(Binding, b)
         binding.holder = _from_db(InsuredPerson, h)
@@ -153,7 +172,8 @@ def ordered_sources(
     if read is not None:
         candidates = read.bindings
     else:
-        candidates = list(Binding.objects.active().for_beneficiary(beneficiary).select_related("holder").order_by(
+        candidates = list(Binding.objects.active().filter(kind="full").for_beneficiary(beneficiary)
+                          .select_related("holder").order_by(
             "activated_at", "created_at", "id"
         ))
     bindings = [b for b in candidates if b.is_usable_on(day) and b.holder.is_active and b.holder.has_personal_account]
@@ -187,8 +207,12 @@ def plan_payment(
     at: datetime.datetime | None = None,
     balances: dict[int, int] | None = None,
     sources_read: SourcesRead | None = None,
+    institution_region: str | None = None,
 ) -> PaymentPlan:
-    """Split a payment over the beneficiary's sources (see the module docstring)."""
+    """Split a payment over the beneficiary's sources (see the module docstring).
+
+    ``institution_region``: where the care is given; a holder's policy may forbid pooled money
+    outside the holder's province (the binding is then listed in ``outside_area``)."""
     from payments import ledger
 
     at = at or timezone.now()
@@ -206,6 +230,7 @@ def plan_payment(
     remaining = max(0, int(amount_fen))
     policies: dict[str, RegionPolicy] = {}
     steps: list[PlanStep] = []
+    outside: list[int] = []
     for source in sources:
         capped = False
         if source == "own":
@@ -219,8 +244,15 @@ def plan_payment(
             policy = policies[holder.region_id]
             if category not in (policy.allowed_categories or []):
                 continue
+            if (institution_region and not policy.pooled_outside_province
+                    and institution_region[:2] != (holder.region_id or "")[:2]):
+                outside.append(binding.pk)
+                continue
             limits = [(left_in.get(holder.pk, 0), LIMIT_BALANCE)]
-            limits += _cap_room(binding, policy, beneficiary, at, remaining)
+            reserve = max(policy.reserve_fen or 0, binding.reserve_fen or 0)
+            if reserve:
+                limits.append((max(0, left_in.get(holder.pk, 0) - reserve), LIMIT_RESERVE))
+            limits += _cap_room(binding, policy, beneficiary, at, remaining, category)
             capped = any(reason in SPENDING_LIMITS for _limit, reason in limits)
             owner, binding_id, relationship, kind = holder, binding.pk, binding.relationship, "pooled"
         room = min(limit for limit, _reason in limits)
@@ -233,11 +265,13 @@ def plan_payment(
         steps.append(PlanStep(kind, owner, binding_id, relationship, pay, reason, capped))  # type: ignore[arg-type]
         left_in[owner.pk] = left_in.get(owner.pk, 0) - pay
         remaining -= pay
-    return PaymentPlan(beneficiary=beneficiary, category=category, amount_fen=max(0, int(amount_fen)), steps=steps)
+    return PaymentPlan(beneficiary=beneficiary, category=category, amount_fen=max(0, int(amount_fen)), steps=steps,
+                       outside_area=outside)
 
 
 def _cap_room(
-    binding: Any, policy: RegionPolicy, beneficiary: InsuredPerson, at: datetime.datetime, remaining: int
+    binding: Any, policy: RegionPolicy, beneficiary: InsuredPerson, at: datetime.datetime, remaining: int,
+    category: str = "",
 ) -> list[tuple[int, str]]:
     """What each cap still allows, read from the ledger's spending (never from bindings)."""
     from payments import ledger
@@ -254,4 +288,17 @@ def _cap_room(
             room.append((max(0, binding.annual_cap_fen - spent_year), LIMIT_ANNUAL))
         if policy.annual_cap_fen is not None:
             room.append((max(0, policy.annual_cap_fen - spent_year), LIMIT_POLICY_ANNUAL))
+    kind = care_kind(category)
+    if kind is not None:
+        own_cap = getattr(binding, f"{kind}_cap_fen", None)
+        region_cap = getattr(policy, f"{kind}_cap_fen", None)
+        if own_cap is not None or region_cap is not None:
+            from .models import CARE_KINDS
+
+            spent_kind = ledger.spent_from(binding.holder, beneficiary, since=year_start(at),
+                                           categories=CARE_KINDS[kind])
+            if own_cap is not None:
+                room.append((max(0, own_cap - spent_kind), LIMIT_CARE))
+            if region_cap is not None:
+                room.append((max(0, region_cap - spent_kind), LIMIT_POLICY_CARE))
     return room

@@ -23,6 +23,16 @@ def active_binding(
     return binding
 
 
+def premium_binding(holder: InsuredPerson | int, relative: InsuredPerson | int) -> Binding | None:
+    """The live binding of this pair under which the holder may pay the relative's premium.
+
+    Any kind (full or premium-only) not waiting for consent: a pause or a suspension stops
+    spending, not the holder's own act of paying a premium."""
+    return Binding.objects.filter(
+        holder=holder, beneficiary=relative, status__in=("active", "paused", "suspended")
+    ).select_related("holder", "beneficiary").first()
+
+
 def live_bindings_for_holder(holder: InsuredPerson) -> list[Binding]:
     return list(Binding.objects.live().for_holder(holder).with_people().order_by("created_at", "id"))
 

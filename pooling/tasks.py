@@ -50,3 +50,11 @@ def ask_minors_to_confirm_task() -> int:
         beneficiary__birth_date__lte=today - datetime.timedelta(days=365 * 10),
     ).values_list("pk", flat=True)
     return sum(lifecycle.ask_minor_to_confirm(pk, today) for pk in list(ids))
+
+
+@shared_task(ignore_result=True)
+def minor_confirmation_deadlines_task() -> int:
+    """Remind young people asked to confirm before their deadline; end what was not confirmed in time."""
+    now = timezone.now()
+    ids = Binding.objects.live().filter(confirmation_requested_at__isnull=False).values_list("pk", flat=True)
+    return sum(lifecycle.confirmation_deadline(pk, now) for pk in list(ids))

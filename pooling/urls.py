@@ -6,6 +6,7 @@ app_name = "pooling"
 
 urlpatterns = [
     path("add/", views.propose, name="propose"),
+    path("add/premium-only/", views.premium_only, name="premium-only"),
     path("relative/<int:pk>/", views.binding_detail, name="binding"),
     path("relative/<int:pk>/limits/", views.limits, name="limits"),
     path("relative/<int:pk>/end-date/", views.end_date, name="end-date"),

@@ -119,6 +119,32 @@ def propose(request: HttpRequest) -> HttpResponse:
 
 
 @citizen_required
+def premium_only(request: HttpRequest) -> HttpResponse:
+    """Add a relative for premiums only: the holder can pay their resident premium, nothing else."""
+    from . import premium_only as service
+
+    me = _me(request)
+    form = ProposeForm(request.POST or None)
+    answer = None
+    candidate = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            candidate = proposals.find_candidate(data["id_number"], data["name"])
+            answer = service.check_premium_only(me, candidate, data["relationship"])
+            if answer.ok and request.POST.get("confirm") == "1":
+                service.add_premium_only(me, candidate, data["relationship"], _by(request))
+                messages.success(request, _("%(name)s has been added for premiums only. You can pay their premium "
+                                            "now.") % {"name": candidate.name})
+                return redirect("payments:premiums")
+        except common.NotEligible as refused:
+            answer = refused.answer
+        except PoolingError as error:
+            form.add_error("name", error.message)
+    return render(request, "pooling/premium_only.html", {"form": form, "answer": answer, "candidate": candidate})
+
+
+@citizen_required
 def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk)
     me = _me(request)
@@ -134,7 +160,8 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["spent_month_fen"] = ledger.spent_from(me, binding.beneficiary, since=month_start(now))
         context["spent_year_fen"] = ledger.spent_from(me, binding.beneficiary, since=year_start(now))
         context["policy"] = common.policy_for(me)
-        context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date})
+        context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date,
+                                                         "start_date": binding.start_date})
     return render(request, "pooling/binding.html", context)
 
 
@@ -142,7 +169,9 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def limits(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     initial = {"per_payment": fen_to_yuan(binding.per_payment_cap_fen), "monthly": fen_to_yuan(binding.monthly_cap_fen),
-               "annual": fen_to_yuan(binding.annual_cap_fen)}
+               "annual": fen_to_yuan(binding.annual_cap_fen), "outpatient": fen_to_yuan(binding.outpatient_cap_fen),
+               "pharmacy": fen_to_yuan(binding.pharmacy_cap_fen), "inpatient": fen_to_yuan(binding.inpatient_cap_fen),
+               "reserve": fen_to_yuan(binding.reserve_fen or None)}
     form = LimitsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -164,11 +193,13 @@ def end_date(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk, holder_only=True)
     form = EndDateForm(request.POST)
     if not form.is_valid():
-        for error in form.errors.get("end_date", []):
-            messages.error(request, str(error))
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
         return redirect("pooling:binding", pk=pk)
     try:
-        changes.set_end_date(binding, _by(request), form.cleaned_data.get("end_date"))
+        changes.set_end_date(binding, _by(request), form.cleaned_data.get("end_date"),
+                             start_date=form.cleaned_data.get("start_date"))
     except PoolingError as error:
         return _fail(request, error, "pooling:binding", pk=pk)
     messages.success(request, _("End date saved."))

@@ -27,11 +27,14 @@ def test_policy_amounts_are_typed_and_listed_in_yuan(client, nation):
         "max_beneficiaries": "4", "pooling_scope": "region", "consent_days": "7", "minor_age": "16",
         "cooling_days": "0", "annual_cap_fen": "20000.00", "allowed_categories": ["outpatient"],
         "resident_premium_fen": "400", "undo_minutes": "10", "reminder_days": "7", "marriage_age": "20",
+        "premium_scope": "region", "pooled_outside_province": "on", "confirmation_days": "30",
+        "outpatient_cap_fen": "3000.00", "pharmacy_cap_fen": "", "inpatient_cap_fen": "", "reserve_fen": "2000.00",
         "notes": "", "_confirm_tightening": "1",  # fewer relationships than the national row: confirmed
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = RegionPolicy.objects.get(region_id=HAIKOU)
     assert (policy.annual_cap_fen, policy.resident_premium_fen) == (2_000_000, 40_000)
+    assert (policy.outpatient_cap_fen, policy.pharmacy_cap_fen, policy.reserve_fen) == (300_000, None, 200_000)
     assert "¥20,000.00" in client.get(reverse("admin:accounts_regionpolicy_changelist")).content.decode()
     change = client.get(reverse("admin:accounts_regionpolicy_change", args=[policy.pk])).content.decode()
     assert 'value="20000.00"' in change and 'value="400.00"' in change

@@ -20,7 +20,10 @@ def form_data(policy: RegionPolicy, **changes):
         "pooling_scope": policy.pooling_scope, "consent_days": policy.consent_days, "minor_age": policy.minor_age,
         "cooling_days": policy.cooling_days, "annual_cap_fen": "", "allowed_categories": list(policy.allowed_categories),
         "resident_premium_fen": "400.00", "undo_minutes": policy.undo_minutes, "reminder_days": policy.reminder_days,
-        "marriage_age": policy.marriage_age, "notes": "", "_save": "Save",
+        "marriage_age": policy.marriage_age, "premium_scope": policy.premium_scope,
+        "pooled_outside_province": "on" if policy.pooled_outside_province else "",
+        "confirmation_days": policy.confirmation_days, "outpatient_cap_fen": "", "pharmacy_cap_fen": "",
+        "inpatient_cap_fen": "", "reserve_fen": "0.00", "notes": "", "_save": "Save",
     }
     data.update(changes)
     return data

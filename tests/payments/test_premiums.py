@@ -30,7 +30,11 @@ def test_a_holder_pays_a_bound_relatives_premium_and_gets_a_receipt(client, hold
     client.force_login(holder.user)
     page = client.get("/payments/premiums/")
     assert "李秀英" in page.content.decode() and "¥380.00" in page.content.decode()
-    response = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year()}, follow=True)
+    confirm = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year()})
+    assert ledger.balance_of(holder) == 100_000  # nothing moves before the holder confirms
+    response = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year(),
+                                                       "confirm": "yes"}, follow=True)
+    assert confirm.status_code == 200
     html = response.content.decode()
     assert "Receipt" in html and "¥380.00" in html and str(premium_year()) in html
     assert mother.id_number not in html  # masked
@@ -38,7 +42,8 @@ def test_a_holder_pays_a_bound_relatives_premium_and_gets_a_receipt(client, hold
     fund = ledger.system_account(AccountKind.PREMIUM_FUND)
     entry = LedgerEntry.objects.get(account=fund)
     assert (entry.amount_fen, entry.patient_id, entry.category) == (38_000, mother.pk, "resident_premium")
-    assert ledger.spent_from(holder, mother) == 38_000
+    assert ledger.spent_from(holder, mother) == 0  # the holder's own act, not the relative's spending
+    assert ledger.invariant_violations() == []
 
 
 def test_a_premium_is_paid_at_most_once_per_relative_and_year(holder, mother, haikou_premium):
@@ -52,16 +57,20 @@ def test_a_premium_is_paid_at_most_once_per_relative_and_year(holder, mother, ha
         PremiumPayment.objects.create(payer=holder, relative=mother, year=premium_year(), amount_fen=1, channel="web")
 
 
-def test_only_for_an_active_binding(holder, mother, haikou_premium):
+def test_only_for_a_relative_on_the_list_who_agreed(holder, mother, haikou_premium):
     credit(holder, 100_000)
-    with pytest.raises(PremiumError, match="active"):
+    with pytest.raises(PremiumError, match="on your family pooling list"):
         pay_resident_premium(holder, mother, premium_year())
     binding = bind(holder, mother, "parent")
-    binding.status = "paused"
+    binding.status = "pending"
     binding.save()
-    with pytest.raises(PremiumError, match="active"):
+    with pytest.raises(PremiumError, match="on your family pooling list"):
         pay_resident_premium(holder, mother, premium_year())
     assert ledger.balance_of(holder) == 100_000
+    binding.status = "paused"  # a pause stops spending, not the holder's own premium payment
+    binding.save()
+    pay_resident_premium(holder, mother, premium_year())
+    assert ledger.balance_of(holder) == 62_000
 
 
 def test_only_for_relatives_in_the_resident_scheme(holder, haikou_premium):

@@ -1,0 +1,3 @@
+"""Issue 13 tests share the pooling factories."""
+
+from tests.pooling.conftest import *  # noqa: F403
