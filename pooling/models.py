@@ -121,6 +121,11 @@ class Binding(models.Model):
         _("joined without consent (minor)"), default=False,
         help_text=_("A child under the policy age bound by a parent or grandparent."),
     )
+    awaits_counter = models.BooleanField(
+        _("waits for a counter to see documents"), default=False,
+        help_text=_("A minor the household register does not show as the holder's child or grandchild: only a "
+                    "counter that has seen the household register or birth certificate can complete it."),
+    )
     confirmation_requested_at = models.DateTimeField(
         _("asked to confirm (turned the consent age)"), null=True, blank=True
     )
