@@ -18,6 +18,7 @@ from accounts.models import (
     HouseholdMember,
     InsuredPerson,
     RegionPolicy,
+    audit,
 )
 from accounts.notifications import notify
 
@@ -40,6 +41,7 @@ from .models import (
     Binding,
     BindingStatus,
     EndReason,
+    PledgeText,
 )
 
 S = BindingStatus
@@ -177,13 +179,14 @@ def _tell_guardians(binding: Binding, waiting: bool) -> None:
 
 def propose_binding(
     holder: InsuredPerson, candidate: InsuredPerson | None, relationship: str, by: By, *,
-    end_date: datetime.date | None = None, consent_documents: Iterable[str] = (),
+    end_date: datetime.date | None = None, consent_documents: Iterable[str] = (), pledge: PledgeText | None = None,
 ) -> Binding:
     """The holder asks to share their account with ``candidate``.
 
     Refused with every reason when not eligible. A child under the policy age bound by a
     parent or grandparent is active at once; at a counter with the documents checked, the
-    assistant may record the relative's consent on the spot (``consent_documents``).
+    assistant may record the relative's consent on the spot (``consent_documents``). ``pledge``:
+    the terms and personal pledge the holder read and confirmed (version and time are kept).
     """
     today = timezone.localdate()
     now = timezone.now()
@@ -210,6 +213,8 @@ def propose_binding(
             consented_at=now if documents else None, consent_channel=by.channel if documents else "",
             consent_documents=documents, flagged_for_review=bool(answer.review_flags),
             review_reasons=answer.review_flags,
+            pledge_version=pledge.version if pledge else None, pledge_language=pledge.language if pledge else "",
+            pledged_at=now if pledge else None,
         )
         try:
             with transaction.atomic():
@@ -219,6 +224,9 @@ def propose_binding(
         audit_binding("proposed", binding, by, note="minor: confirmed by the household register, active at once"
                       if answer.joins_at_once else ("consent recorded at the counter" if documents else
                       ("minor: waits for a counter to see the documents" if binding.awaits_counter else "")))
+        if pledge is not None:
+            audit("pooling.pledged", channel=by.channel, actor=by.user, on_behalf_of=by.person, obj=binding,
+                  after={"version": pledge.version, "language": pledge.language})
         if minor:
             _tell_guardians(binding, waiting=binding.status == S.PENDING)
         if binding.awaits_counter:
@@ -277,8 +285,12 @@ def _check_documents(documents: list[str], by: By) -> None:
         )
 
 
-def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = ()) -> Binding:
-    """The relative agrees (or, turned the consent age, confirms a binding made for them as a child)."""
+def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = (), terms: PledgeText | None = None,
+                    ) -> Binding:
+    """The relative agrees (or, turned the consent age, confirms a binding made for them as a child).
+
+    ``terms``: the version of the terms the relative was shown before agreeing (kept with the binding).
+    """
     documents = list(documents)
     now = timezone.now()
     with transaction.atomic():
@@ -306,6 +318,8 @@ def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = ()) 
         binding.consented_at = None if minor_checked else now
         binding.consent_channel = by.channel
         binding.consent_documents = documents
+        if terms is not None:
+            binding.consent_terms_version, binding.consent_terms_language = terms.version, terms.language
         if minor_checked:
             binding.awaits_counter = False
             binding.auto_activated = True

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +31,7 @@ from .forms import (
     fen_to_yuan,
     yuan_to_fen,
 )
-from .models import Binding, BindingStatus, Guide, GuideChannel
+from .models import Binding, BindingStatus, Guide, GuideChannel, PledgeText
 from .relations import beneficiary_word, holder_word
 
 
@@ -79,13 +80,21 @@ def _guide(region: Any, channel: str = GuideChannel.COUNTER) -> Guide | None:
 # -- the holder ------------------------------------------------------------------------------
 
 
+def _pledge_text(request: HttpRequest) -> PledgeText | None:
+    """The text the page showed (its id comes back with the form), else the one in force now."""
+    shown = request.POST.get("pledge_text", "")
+    text = PledgeText.objects.filter(pk=shown).first() if shown.isdigit() else None
+    return text or PledgeText.objects.current(get_language())
+
+
 @citizen_required
 def propose(request: HttpRequest) -> HttpResponse:
-    """Enter the relative, see the eligibility answer, then send the request."""
+    """Enter the relative, see the eligibility answer, then read the terms, pledge and send the request."""
     me = _me(request)
     form = ProposeForm(request.POST or None)
     answer = None
     candidate = None
+    pledge_missing = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -94,10 +103,11 @@ def propose(request: HttpRequest) -> HttpResponse:
             form.add_error("name", error.message)
         else:
             answer = proposals.check_candidate(me, candidate, data["relationship"])
-            if answer.ok and request.POST.get("confirm") == "1":
+            pledge_missing = request.POST.get("confirm") == "1" and request.POST.get("pledge") != "1"
+            if answer.ok and request.POST.get("confirm") == "1" and not pledge_missing:
                 try:
                     binding = proposals.propose_binding(me, candidate, data["relationship"], _by(request),
-                                                       end_date=data.get("end_date"))
+                                                       end_date=data.get("end_date"), pledge=_pledge_text(request))
                 except common.NotEligible as refused:
                     answer = refused.answer
                 except PoolingError as error:
@@ -112,7 +122,8 @@ def propose(request: HttpRequest) -> HttpResponse:
                                                                            "days": common.policy_for(me).consent_days})
                     return redirect("portal:dashboard")
     return render(request, "pooling/propose.html", {
-        "form": form, "answer": answer, "candidate": candidate,
+        "form": form, "answer": answer, "candidate": candidate, "pledge_missing": pledge_missing,
+        "pledge_text": PledgeText.objects.current(get_language()),
         "slots": holder_context(me)["pooling_slots"] if me.has_personal_account else None,
         "guide": _guide(me.region_id, GuideChannel.COUNTER),
     })
@@ -124,7 +135,9 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     me = _me(request)
     is_holder = binding.holder_id == me.pk
     context: dict[str, Any] = {"binding": binding, "is_holder": is_holder,
-                               "word": beneficiary_word(binding) if is_holder else holder_word(binding)}
+                               "word": beneficiary_word(binding) if is_holder else holder_word(binding),
+                               "pledge_language": _language_name(binding.pledge_language),
+                               "terms_language": _language_name(binding.consent_terms_language)}
     if is_holder:
         from payments import ledger
 
@@ -136,6 +149,12 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["policy"] = common.policy_for(me)
         context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date})
     return render(request, "pooling/binding.html", context)
+
+
+def _language_name(code: str) -> str:
+    from .models import PledgeLanguage
+
+    return str(PledgeLanguage(code).label) if code in PledgeLanguage.values else code
 
 
 @citizen_required
@@ -273,7 +292,7 @@ def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = ""
         choice = request.POST.get("answer")
         try:
             if choice == "yes":
-                proposals.consent_binding(binding, by)
+                proposals.consent_binding(binding, by, terms=_pledge_text(request))
                 messages.success(request, _("Thank you. You can now pay from the account of %(name)s.")
                                  % {"name": binding.holder.name})
             elif choice == "no":
@@ -287,6 +306,7 @@ def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = ""
         return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
     return render(request, "pooling/answer.html", {
         "binding": binding, "word": holder_word(binding), "token": token,
+        "pledge_text": PledgeText.objects.current(get_language()),
         "policy": common.policy_for(binding.holder),
         "waiting": binding.status == BindingStatus.PENDING or bool(binding.confirmation_requested_at),
     })

@@ -72,7 +72,8 @@ def test_the_propose_page_shows_the_answer_before_sending(holder_client, holder,
     data = {"id_number": mother.id_number, "name": mother.name, "relationship": "parent"}
     page = holder_client.post(url, data).content.decode()
     assert 'id="send-request"' in page and Binding.objects.count() == 0
-    response = holder_client.post(url, data | {"confirm": "1"})
+    assert 'id="pooling-terms"' in page and 'id="pledge-tick"' in page
+    response = holder_client.post(url, data | {"confirm": "1", "pledge": "1"})
     assert response.status_code == 302
     assert Binding.objects.get().status == S.PENDING
 
