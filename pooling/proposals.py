@@ -252,16 +252,18 @@ def propose_binding(
         else:
             code = _new_answer_code(binding)
             link = link_to("pooling:consent-link", token=consent_token(binding))
+            # The link alone never answers: the page asks for the code from this same message. The
+            # inbox (which staff can see in admin) links to the relative's own logged-in page instead.
             notify(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
                 _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open %(url)s, or enter the code %(code)s at "
-                  "%(code_url)s, log in to the portal, or visit a service counter."),
+                  "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                  "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
+                  "this code, not even staff."),
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
-                                   "url": absolute(link), "code": code,
-                                   "code_url": absolute(link_to("pooling:answer-code"))},
-                link=link,
+                                   "url": absolute(link), "code": code},
+                link=link_to("pooling:answer", pk=binding.pk),
             )
             notify(
                 binding.holder, "pooling.proposed",
@@ -431,7 +433,7 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
               "The request ends on %(deadline)s. To answer, open %(url)s"),
             names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
                                "url": absolute(link_to("pooling:consent-link", token=consent_token(binding)))},
-            link=link_to("pooling:consent-link", token=consent_token(binding)),
+            link=link_to("pooling:answer", pk=binding.pk),
             dedupe_key=f"pooling.reminder:{binding.pk}",
         )
     return True
@@ -470,6 +472,26 @@ def _new_answer_code(binding: Binding) -> str:
     binding.answer_code_attempts = 0
     binding.save(update_fields=["answer_code_hash", "answer_code_attempts", "updated_at"])
     return code
+
+
+def check_answer_code(binding: Binding, code: str) -> None:
+    """The code from the request message must match before a link can answer; wrong codes are counted."""
+    from django.utils.crypto import constant_time_compare
+
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    with transaction.atomic():
+        locked = lock_binding(binding.pk)
+        if not locked.answer_code_hash or locked.answer_code_attempts >= ANSWER_CODE_ATTEMPTS:
+            raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
+                               "locked")
+        if len(code) == 6 and constant_time_compare(locked.answer_code_hash, _code_hash(locked.pk, code)):
+            return
+        locked.answer_code_attempts += 1
+        locked.save(update_fields=["answer_code_attempts", "updated_at"])
+    if not code:
+        raise PoolingError(_("Please enter the 6-digit code from the same text message. The link alone does not "
+                             "answer the request."), "code_required")
+    raise PoolingError(_("This code is not right. Please check the text message and try again."), "bad_code")
 
 
 def binding_from_code(person: InsuredPerson, code: str) -> Binding:

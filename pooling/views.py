@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, SpendingCategory, User
+from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, Role, SpendingCategory, User
 
 from . import changes, common, eligibility, proposals
 from .common import By, PoolingError
@@ -287,29 +287,55 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
 # -- the relative ----------------------------------------------------------------------------
 
 
-def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = "") -> HttpResponse:
+def _is_staff(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_authenticated and (user.is_staff or getattr(user, "role", "") in (Role.COUNTER, Role.BUREAU)))
+
+
+def _staff_refused(request: HttpRequest) -> HttpResponse:
+    """Staff never answer for a relative by link or code: consent is recorded at the counter with documents."""
+    return render(request, "pooling/staff_refused.html", status=403)
+
+
+CODE_SESSION_KEY = "pooling_answer_code_ok"
+
+
+def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = "", *,
+                 needs_code: bool = False) -> HttpResponse:
+    """The request, the terms, and yes/no. ``needs_code``: opened by a link, the code from the same
+    message must be typed (once per binding version: the code page may have checked it already)."""
+    verified = request.session.get(CODE_SESSION_KEY) == f"{binding.pk}:{binding.version}"
+    ask_code = needs_code and not verified
+    code_error = None
     if request.method == "POST":
         choice = request.POST.get("answer")
+        if choice not in ("yes", "no"):
+            messages.error(request, _("Please choose yes or no."))
+            return redirect(request.path)
         try:
+            if ask_code:
+                proposals.check_answer_code(binding, request.POST.get("code", ""))
             if choice == "yes":
                 proposals.consent_binding(binding, by, terms=_pledge_text(request))
                 messages.success(request, _("Thank you. You can now pay from the account of %(name)s.")
                                  % {"name": binding.holder.name})
-            elif choice == "no":
+            else:
                 proposals.decline_binding(binding, by, request.POST.get("note", ""))
                 messages.success(request, _("You said no. Nothing is shared."))
-            else:
-                messages.error(request, _("Please choose yes or no."))
-                return redirect(request.path)
         except PoolingError as error:
-            messages.error(request, error.message)
-        return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
+            if error.code not in ("code_required", "bad_code"):
+                messages.error(request, error.message)
+                return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
+            code_error = error.message
+        else:
+            request.session.pop(CODE_SESSION_KEY, None)
+            return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
     return render(request, "pooling/answer.html", {
         "binding": binding, "word": holder_word(binding), "token": token,
         "pledge_text": PledgeText.objects.current(get_language()),
-        "policy": common.policy_for(binding.holder),
+        "policy": common.policy_for(binding.holder), "ask_code": ask_code, "code_error": code_error,
         "waiting": binding.status == BindingStatus.PENDING or bool(binding.confirmation_requested_at),
-    })
+    }, status=400 if code_error else 200)
 
 
 @citizen_required
@@ -319,7 +345,10 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def consent_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in the request message: answer without logging in (the signed token proves receipt)."""
+    """The link in the request message. It never answers alone: the page asks for the 6-digit code
+    from the same message (or the relative logs in). Staff sessions are refused."""
+    if _is_staff(request):
+        return _staff_refused(request)
     try:
         binding = proposals.binding_from_token(token)
     except PoolingError as error:
@@ -327,12 +356,16 @@ def consent_link(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user
     if user.is_authenticated and getattr(user, "person_id", None) not in (None, binding.beneficiary_id):
         raise Http404
-    by = By(binding.beneficiary, user if user.is_authenticated else None, AuditChannel.WEB)  # type: ignore[arg-type]
-    return _answer_page(request, binding, by, token)
+    if user.is_authenticated and getattr(user, "person_id", None) == binding.beneficiary_id:
+        return redirect("pooling:answer", pk=binding.pk)  # their own logged-in page
+    by = By(binding.beneficiary, None, AuditChannel.WEB)
+    return _answer_page(request, binding, by, token, needs_code=True)
 
 
 def answer_with_code(request: HttpRequest) -> HttpResponse:
     """For people who type the code from the text message instead of opening the link."""
+    if _is_staff(request):
+        return _staff_refused(request)
     form = AnswerCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = InsuredPerson.objects.by_id_number(form.cleaned_data["id_number"])
@@ -343,6 +376,7 @@ def answer_with_code(request: HttpRequest) -> HttpResponse:
         except PoolingError as error:
             form.add_error(None, error.message)
         else:
+            request.session[CODE_SESSION_KEY] = f"{binding.pk}:{binding.version}"
             return redirect("pooling:consent-link", token=proposals.consent_token(binding))
     return render(request, "pooling/answer_code.html", {"form": form})
 

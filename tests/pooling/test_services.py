@@ -44,7 +44,8 @@ def test_it_sends_a_request_that_waits_for_consent(holder, mother, django_captur
     assert binding.consent_deadline.date() == (timezone.now() + datetime.timedelta(days=7)).date()
     request = Notification.objects.get(person=mother, kind="pooling.request")
     assert "张伟" in request.subject
-    assert request.link.startswith("/pooling/answer/")
+    # The inbox (readable by staff in admin) links to the relative's own page, never to the signed link.
+    assert request.link == f"/pooling/request/{binding.pk}/" and "/pooling/answer/" in request.body
     assert kinds(holder) == ["pooling.proposed"]
     event = AuditEvent.objects.get(action="pooling.proposed")
     assert (event.channel, event.actor, event.on_behalf_of) == ("web", holder.user, holder)

@@ -106,11 +106,18 @@ def test_the_relative_answers_in_the_portal(client, holder, mother):
     assert Binding.objects.get().status == S.ACTIVE
 
 
-def test_the_link_in_the_message_works_without_logging_in(client, holder, mother):
+def test_the_link_in_the_message_works_without_logging_in_with_the_code(client, holder, mother):
+    import re
+
+    from accounts.models import Notification
+
     binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
+    body = Notification.objects.get(person=mother, kind="pooling.request").body
+    code = re.search(r"\b(\d{6})\b", re.sub(r"https?://\S+", "", body)).group(1)
     url = reverse("pooling:consent-link", args=[proposals.consent_token(binding)])
-    assert "张伟" in client.get(url).content.decode()
-    client.post(url, {"answer": "no"})
+    page = client.get(url).content.decode()
+    assert "张伟" in page and 'id="answer-code-field"' in page
+    client.post(url, {"answer": "no", "code": code})
     assert Binding.objects.get().status == S.DECLINED
     assert client.get(url).status_code == 410
 
