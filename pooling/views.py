@@ -116,6 +116,11 @@ def propose(request: HttpRequest) -> HttpResponse:
                     if binding.status == BindingStatus.ACTIVE:
                         messages.success(request, _("%(name)s has been added. Pooling is active now.")
                                          % {"name": binding.beneficiary.name})
+                    elif binding.awaits_counter:
+                        messages.warning(request, _(
+                            "Request saved. Because %(name)s is a minor, pooling starts only after a service counter "
+                            "has seen the household register or birth certificate. Please visit a counter together."
+                        ) % {"name": binding.beneficiary.name})
                     else:
                         messages.success(request, _("Request sent. %(name)s has %(days)s days to agree; we told "
                                                     "them by message.") % {"name": binding.beneficiary.name,

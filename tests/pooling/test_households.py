@@ -254,3 +254,17 @@ def test_the_propose_page_refuses_a_contradiction_and_explains_a_waiting_minor(
                                                     "relationship": "child"}).content.decode()
     assert 'id="awaits-counter"' in page and waits in page
     assert Binding.objects.count() == 0
+
+
+@pytest.mark.parametrize(("language", "says"), [("en", "only after a service counter"), ("zh-hans", "医保服务柜台")])
+def test_a_stranger_sending_the_request_for_a_child_sees_it_wait_for_a_counter(client, holder, family, language, says):
+    import_households(family_csv(family))
+    client.cookies["django_language"] = language
+    client.force_login(holder.user)
+    boy = family["boy"]
+    response = client.post(reverse("pooling:propose"), {"id_number": boy.id_number, "name": boy.name,
+                                                        "relationship": "child", "confirm": "1", "pledge": "1"},
+                           follow=True)
+    binding = Binding.objects.get()
+    assert binding.status == S.PENDING and binding.awaits_counter and not binding.auto_activated
+    assert says in response.content.decode()
