@@ -83,7 +83,7 @@ def _guide(region: Any, channel: str = GuideChannel.COUNTER) -> Guide | None:
 def _pledge_text(request: HttpRequest) -> PledgeText | None:
     """The text the page showed (its id comes back with the form), else the one in force now."""
     shown = request.POST.get("pledge_text", "")
-    text = PledgeText.objects.filter(pk=shown).first() if shown.isdigit() else None
+    text = PledgeText.objects.filter(pk=shown, published=True).first() if shown.isdigit() else None
     return text or PledgeText.objects.current(get_language())
 
 
