@@ -7,6 +7,8 @@ bad line number with its reason and exits non-zero.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +24,41 @@ class RowError:
 
     def __str__(self) -> str:
         return _("line %(line)d: %(reason)s") % {"line": self.line, "reason": self.reason}
+
+
+def read_rows(text: str, header: list[str]) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """The rows of a UTF-8 CSV with exactly ``header``, each with the line it starts on.
+
+    A row with the wrong number of columns is reported as an error; blank lines are skipped.
+    """
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        found = [h.strip() for h in next(reader)]
+    except StopIteration:
+        found = []
+    except csv.Error as exc:
+        return [], [RowError(1, _("the file is not valid CSV (%(error)s)") % {"error": exc})]
+    if found != header:
+        return [], [RowError(1, _("the header must be exactly: %(header)s") % {"header": ",".join(header)})]
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(line, _("the file is not valid CSV (%(error)s)") % {"error": exc}))
+            break
+        if values and any(v.strip() for v in values):
+            if len(values) != len(header):
+                errors.append(RowError(line, _("the row has %(count)s columns instead of %(expected)s")
+                                       % {"count": len(values), "expected": len(header)}))
+            else:
+                rows.append((line, {key: value.strip() for key, value in zip(header, values, strict=True)}))
+        line = reader.line_num + 1
+    return rows, errors
 
 
 class ImportOutcome(Protocol):

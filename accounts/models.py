@@ -555,3 +555,44 @@ def audit(
         after=after,
         note=note,
     )
+
+
+class HouseholdRole(models.TextChoices):
+    """A person's relationship to the head of their registered household (户主), as in the 户口簿."""
+
+    HEAD = "head", _("Head of household")
+    SPOUSE = "spouse", _("Spouse of the head")
+    CHILD = "child", _("Child of the head")
+    PARENT = "parent", _("Parent of the head")
+    SIBLING = "sibling", _("Brother or sister of the head")
+    GRANDPARENT = "grandparent", _("Grandparent of the head")
+    GRANDCHILD = "grandchild", _("Grandchild of the head")
+    SPOUSE_PARENT = "spouse_parent", _("Parent of the head's spouse")
+    OTHER = "other", _("Other")
+
+
+class HouseholdMember(models.Model):
+    """One person's place in a registered household (户籍), imported from the bureau's file.
+
+    A person is registered in one household at a time; the pooling rules compare two members'
+    relationships to the head to confirm or contradict a relationship a holder claims.
+    """
+
+    household_id = models.CharField(_("household number"), max_length=40, db_index=True)
+    person = models.OneToOneField(InsuredPerson, on_delete=models.CASCADE, related_name="household",
+                                  verbose_name=_("person"))
+    relationship_to_head = models.CharField(_("relationship to the head"), max_length=15,
+                                            choices=HouseholdRole.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("household member")
+        verbose_name_plural = _("household members")
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(relationship_to_head__in=[r.value for r in HouseholdRole]),
+                                   name="household_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.person.masked_name} ({self.get_relationship_to_head_display()})"

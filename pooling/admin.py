@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_tools import YuanAdminMixin, region_filter
-from accounts.models import AuditChannel
+from accounts.models import AuditChannel, audit
 from accounts.scoping import RegionScopedAdmin
 
 from . import review
 from .common import By, PoolingError
-from .models import Binding, BindingStatus, Guide, GuideStep
+from .models import Binding, BindingStatus, Guide, GuideStep, PledgeText
 from .proposals import DOCUMENT_LABELS
 
 # What the flags set by the eligibility rules mean, for the reviewer.
@@ -185,3 +185,36 @@ class GuideAdmin(RegionScopedAdmin):
         (_("Chinese"), {"fields": ["title", "summary", "note"]}),
         (_("English"), {"fields": ["title_en", "summary_en", "note_en"]}),
     ]
+
+
+@admin.register(PledgeText)
+class PledgeTextAdmin(admin.ModelAdmin):
+    """Terms and pledge per language, versioned: a new text is a new row; saved versions stay as they were
+    (bindings name the version their people saw). Adding starts from the latest text of the language."""
+
+    list_display = ["language", "version", "published", "created_at", "created_by"]
+    list_filter = ["language", "published"]
+    fields = ["language", "terms", "pledge", "published"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["language", "terms", "pledge"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        language = request.GET.get("language", "zh-hans")
+        latest = PledgeText.objects.filter(language=language).order_by("-version").first()
+        initial: dict[str, Any] = {"language": language}
+        if latest is not None:
+            initial.update(terms=latest.terms, pledge=latest.pledge)
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: PledgeText, form: Any, change: bool) -> None:
+        if not change:
+            latest = PledgeText.objects.filter(language=obj.language).order_by("-version").first()
+            obj.version = (latest.version if latest else 0) + 1
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        audit("pooling.pledge_text_saved", channel=AuditChannel.ADMIN, actor=request.user, obj=obj,
+              after={"language": obj.language, "version": obj.version, "published": obj.published})

@@ -119,7 +119,8 @@ class Reason:
 class Answer:
     reasons: list[Reason]
     warnings: list[Reason]
-    joins_at_once: bool = False  # a minor bound by a parent/grandparent: active without consent
+    joins_at_once: bool = False  # a minor bound by a parent/grandparent the household register confirms
+    awaits_counter: bool = False  # a minor the register does not show as the holder's (grand)child
 
     @property
     def ok(self) -> bool:
@@ -179,8 +180,14 @@ def check_binding(
     counts: Counts | None = None,
     *,
     same_person: bool = False,
+    household: str = "unknown",
 ) -> Answer:
-    """Every reason ``holder`` cannot bind ``candidate`` as ``relationship`` today, and warnings."""
+    """Every reason ``holder`` cannot bind ``candidate`` as ``relationship`` today, and warnings.
+
+    ``household`` is what the household register (户籍) says about the claimed relationship
+    (``households.verdict``): a contradiction refuses; only a confirmation lets a minor join
+    without a counter seeing the household register or birth certificate.
+    """
     counts = counts or Counts()
     reasons: list[Reason] = []
     warnings: list[Reason] = []
@@ -248,6 +255,17 @@ def check_binding(
             {"allowed": allowed, "relationship": rel},
         ))
 
+    # What the household register says (户籍).
+    if household == "contradicts" and relationship in Relationship.values:
+        reasons.append(Reason(
+            "household_contradicts",
+            _("The household register does not show this person as your %(relationship)s."),
+            _("If the register is out of date or the relationship is right, please go to a service counter with "
+              "the household register or a birth or marriage certificate; the counter can check it and "
+              "set up pooling for you."),
+            {"relationship": rel},
+        ))
+
     # Where the relative is insured.
     in_scope = not (holder.known and candidate.known and holder.region_code and candidate.region_code) or _in_scope(
         policy.pooling_scope, holder.region_code, candidate.region_code
@@ -312,13 +330,12 @@ def check_binding(
         ))
     warnings += _age_warnings(holder, candidate, relationship, policy, today)
 
-    joins_at_once = (
-        not reasons
-        and relationship in GUARDIAN_RELATIONSHIPS
-        and candidate.birth_date is not None
-        and age_on(candidate.birth_date, today) < policy.minor_age
-    )
-    return Answer(reasons=reasons, warnings=warnings, joins_at_once=joins_at_once)
+    minor = candidate.birth_date is not None and age_on(candidate.birth_date, today) < policy.minor_age
+    # A minor never joins on the holder's word alone: the register must confirm a parent or
+    # grandparent; otherwise the request waits for a counter to see the documents.
+    joins_at_once = not reasons and minor and relationship in GUARDIAN_RELATIONSHIPS and household == "confirms"
+    awaits_counter = not reasons and minor and not joins_at_once
+    return Answer(reasons=reasons, warnings=warnings, joins_at_once=joins_at_once, awaits_counter=awaits_counter)
 
 
 def _in_scope(scope: str, holder_region: str, candidate_region: str) -> bool:

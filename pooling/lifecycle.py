@@ -17,9 +17,23 @@ from accounts.models import PERSONAL_ACCOUNT_SCHEMES, AuditChannel, InsuranceSta
 from accounts.notifications import notify
 
 from . import eligibility
-from .common import By, absolute, audit_binding, link_to, lock_binding, lock_holder, names_of, policy_for, tell_both
-from .models import Binding, BindingStatus, EndReason
-from .proposals import consent_token
+from .common import (
+    By,
+    absolute,
+    audit_binding,
+    link_to,
+    lock_binding,
+    lock_holder,
+    names_of,
+    policy_for,
+    tell_both,
+)
+from .models import (
+    Binding,
+    BindingStatus,
+    EndReason,
+)
+from .proposals import _new_answer_code, consent_token
 
 S = BindingStatus
 
@@ -73,13 +87,16 @@ def ask_minor_to_confirm(binding_id: int, today: datetime.date | None = None) ->
         binding.version += 1
         binding.save()
         audit_binding("confirmation_requested", binding, By.system(), before)
+        code = _new_answer_code(binding)
         notify(
             binding.beneficiary, "pooling.confirm",
             _("Please confirm family pooling with %(holder)s"),
             _("When you were younger, %(holder)s (your %(holder_is)s) let you use their medical insurance account. "
-              "You are now old enough to decide yourself: please confirm or end it at %(url)s"),
-            names_of(binding) | {"url": absolute(link_to("pooling:consent-link", token=consent_token(binding)))},
-            link=link_to("pooling:consent-link", token=consent_token(binding)),
+              "You are now old enough to decide yourself: please confirm or end it at %(url)s with the code "
+              "%(code)s (the link alone does not answer). Never tell anyone this code, not even staff."),
+            names_of(binding) | {"url": absolute(link_to("pooling:consent-link", token=consent_token(binding))),
+                               "code": code},
+            link=link_to("pooling:answer", pk=binding.pk),
             dedupe_key=f"pooling.confirm:{binding.pk}",
         )
         notify(

@@ -141,6 +141,11 @@ class Binding(models.Model):
         _("joined without consent (minor)"), default=False,
         help_text=_("A child under the policy age bound by a parent or grandparent."),
     )
+    awaits_counter = models.BooleanField(
+        _("waits for a counter to see documents"), default=False,
+        help_text=_("A minor the household register does not show as the holder's child or grandchild: only a "
+                    "counter that has seen the household register or birth certificate can complete it."),
+    )
     confirmation_requested_at = models.DateTimeField(
         _("asked to confirm (turned the consent age)"), null=True, blank=True
     )
@@ -169,6 +174,13 @@ class Binding(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     end_reason = models.CharField(_("why it ended"), max_length=30, blank=True, choices=EndReason.choices)
     end_note = models.TextField(_("note"), blank=True)
+
+    pledge_version = models.PositiveIntegerField(_("pledge version"), null=True, blank=True,
+                                                 help_text=_("The terms and personal pledge the holder confirmed."))
+    pledge_language = models.CharField(_("pledge language"), max_length=10, blank=True)
+    pledged_at = models.DateTimeField(_("pledged at"), null=True, blank=True)
+    consent_terms_version = models.PositiveIntegerField(_("terms version seen by the relative"), null=True, blank=True)
+    consent_terms_language = models.CharField(max_length=10, blank=True)
 
     flagged_for_review = models.BooleanField(_("flagged for bureau review"), default=False)
     review_reasons = models.JSONField(_("why it was flagged"), default=list, blank=True)
@@ -313,6 +325,51 @@ class UndoableChange(models.Model):
 
     def is_open(self, now: datetime.datetime | None = None) -> bool:
         return self.undone_at is None and (now or timezone.now()) < self.expires_at
+
+
+# -- Terms and personal pledge (办理须知、个人承诺书), versioned per language ---------------------------
+
+
+class PledgeLanguage(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class PledgeTextQuerySet(models.QuerySet["PledgeText"]):
+    def current(self, language: str | None) -> PledgeText | None:
+        """The latest published version in ``language`` (Chinese when there is none in it)."""
+        code = PledgeLanguage.EN if (language or "").startswith("en") else PledgeLanguage.ZH_HANS
+        published = self.filter(published=True).order_by("-version", "-id")
+        return published.filter(language=code).first() or published.filter(language=PledgeLanguage.ZH_HANS).first()
+
+
+class PledgeText(models.Model):
+    """The short terms (办理须知) and the personal pledge (个人承诺书) shown before proposing and
+    consenting. A new text is a new row with the next version: bindings keep the version they saw."""
+
+    language = models.CharField(_("language"), max_length=10, choices=PledgeLanguage.choices)
+    version = models.PositiveIntegerField(_("version"))
+    terms = models.TextField(_("terms"), help_text=_("One point per line."))
+    pledge = models.TextField(_("personal pledge"))
+    published = models.BooleanField(_("published"), default=True,
+                                    help_text=_("The latest published version of a language applies."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = PledgeTextQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("terms and pledge text")
+        verbose_name_plural = _("terms and pledge texts")
+        ordering = ["language", "-version"]
+        constraints = [models.UniqueConstraint(fields=["language", "version"], name="one_pledge_text_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.get_language_display()} v{self.version}"
+
+    @property
+    def terms_lines(self) -> list[str]:
+        return [line.strip() for line in self.terms.splitlines() if line.strip()]
 
 
 # -- Guides (办理指南) as data --------------------------------------------------------------------

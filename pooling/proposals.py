@@ -13,10 +13,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditChannel, InsuredPerson, RegionPolicy
+from accounts.models import (
+    AuditChannel,
+    HouseholdMember,
+    InsuredPerson,
+    RegionPolicy,
+    audit,
+)
 from accounts.notifications import notify
 
-from . import eligibility
+from . import eligibility, households
 from .common import (
     By,
     NotEligible,
@@ -31,7 +37,12 @@ from .common import (
     policy_for,
     tell_both,
 )
-from .models import Binding, BindingStatus, EndReason
+from .models import (
+    Binding,
+    BindingStatus,
+    EndReason,
+    PledgeText,
+)
 
 S = BindingStatus
 
@@ -102,18 +113,75 @@ def check_candidate(
     return eligibility.check_binding(
         holder_facts, candidate_facts, relationship, policy, today, counts,
         same_person=candidate is not None and candidate.pk == holder.pk,
+        household=household_verdict(holder, candidate, relationship),
     )
+
+
+def _members(*people: InsuredPerson | None) -> dict[int, households.Member]:
+    ids = [p.pk for p in people if p is not None]
+    return {
+        person_id: households.Member(household_id, role)
+        for person_id, household_id, role in HouseholdMember.objects.filter(person_id__in=ids)
+        .values_list("person_id", "household_id", "relationship_to_head")
+    }
+
+
+def household_verdict(holder: InsuredPerson, candidate: InsuredPerson | None, relationship: str) -> str:
+    """What the household register says about ``candidate`` being the holder's ``relationship``."""
+    if candidate is None:
+        return households.UNKNOWN
+    members = _members(holder, candidate)
+    return households.verdict(members.get(holder.pk), members.get(candidate.pk), relationship)
+
+
+def other_guardians(binding: Binding) -> list[InsuredPerson]:
+    """The minor's parents and grandparents the household register knows, except the holder."""
+    child = _members(binding.beneficiary).get(binding.beneficiary_id)
+    if child is None:
+        return []
+    rows = HouseholdMember.objects.filter(household_id=child.household_id).exclude(
+        person_id__in=[binding.holder_id, binding.beneficiary_id]
+    ).values_list("person_id", "household_id", "relationship_to_head")
+    ids = households.guardians_of(child, [(pid, households.Member(hid, role)) for pid, hid, role in rows])
+    return list(InsuredPerson.objects.filter(pk__in=ids, died_on__isnull=True).order_by("pk"))
+
+
+def _tell_guardians(binding: Binding, waiting: bool) -> None:
+    """Tell every other guardian the register knows that someone bound (or asked to bind) the child."""
+    for guardian in other_guardians(binding):
+        if waiting:
+            notify(
+                guardian, "pooling.minor_requested",
+                _("%(holder)s asked to share their medical insurance account with %(beneficiary)s"),
+                _("%(holder)s asked to add %(beneficiary)s (a minor in your household) to family pooling as their "
+                  "%(beneficiary_is)s. Nothing is active: a service counter must first see the household register "
+                  "or birth certificate. If you do not know about this, please contact your medical insurance "
+                  "bureau."),
+                names_of(binding), link=link_to("portal:dashboard"),
+                dedupe_key=f"pooling.minor_requested:{binding.pk}:{guardian.pk}",
+            )
+        else:
+            notify(
+                guardian, "pooling.minor_bound",
+                _("%(beneficiary)s was added to family pooling by %(holder)s"),
+                _("%(holder)s now shares their medical insurance account with %(beneficiary)s (a minor in your "
+                  "household, their %(beneficiary_is)s). %(holder)s will see what is paid from that account. If you "
+                  "do not know about this, please contact your medical insurance bureau or a service counter."),
+                names_of(binding), link=link_to("portal:dashboard"),
+                dedupe_key=f"pooling.minor_bound:{binding.pk}:{guardian.pk}",
+            )
 
 
 def propose_binding(
     holder: InsuredPerson, candidate: InsuredPerson | None, relationship: str, by: By, *,
-    end_date: datetime.date | None = None, consent_documents: Iterable[str] = (),
+    end_date: datetime.date | None = None, consent_documents: Iterable[str] = (), pledge: PledgeText | None = None,
 ) -> Binding:
     """The holder asks to share their account with ``candidate``.
 
     Refused with every reason when not eligible. A child under the policy age bound by a
     parent or grandparent is active at once; at a counter with the documents checked, the
-    assistant may record the relative's consent on the spot (``consent_documents``).
+    assistant may record the relative's consent on the spot (``consent_documents``). ``pledge``:
+    the terms and personal pledge the holder read and confirmed (version and time are kept).
     """
     today = timezone.localdate()
     now = timezone.now()
@@ -130,23 +198,43 @@ def propose_binding(
             _check_documents(documents, by)
         policy = policy_for(holder, today)
         at_once = answer.joins_at_once or bool(documents)
+        minor = answer.joins_at_once or answer.awaits_counter
         binding = Binding(
             holder=holder, beneficiary=candidate, relationship=relationship, end_date=end_date,
             status=S.ACTIVE if at_once else S.PENDING, created_at=now,
             consent_deadline=None if at_once else now + datetime.timedelta(days=policy.consent_days),
-            activated_at=now if at_once else None, auto_activated=answer.joins_at_once,
+            activated_at=now if at_once else None, auto_activated=minor and at_once,
+            awaits_counter=answer.awaits_counter and not at_once,
             consented_at=now if documents else None, consent_channel=by.channel if documents else "",
             consent_documents=documents, flagged_for_review=bool(answer.review_flags),
             review_reasons=answer.review_flags,
+            pledge_version=pledge.version if pledge else None, pledge_language=pledge.language if pledge else "",
+            pledged_at=now if pledge else None,
         )
         try:
             with transaction.atomic():
                 binding.save()
         except IntegrityError:
             raise PoolingError(_("This relative is already on your list."), "already_bound") from None
-        audit_binding("proposed", binding, by, note="minor: active at once" if answer.joins_at_once else
-               ("consent recorded at the counter" if documents else ""))
-        if binding.status == S.ACTIVE:
+        audit_binding("proposed", binding, by, note="minor: confirmed by the household register, active at once"
+                      if answer.joins_at_once else ("consent recorded at the counter" if documents else
+                      ("minor: waits for a counter to see the documents" if binding.awaits_counter else "")))
+        if pledge is not None:
+            audit("pooling.pledged", channel=by.channel, actor=by.user, on_behalf_of=by.person, obj=binding,
+                  after={"version": pledge.version, "language": pledge.language})
+        if minor:
+            _tell_guardians(binding, waiting=binding.status == S.PENDING)
+        if binding.awaits_counter:
+            notify(
+                binding.holder, "pooling.proposed",
+                _("Your request for %(beneficiary)s waits for a service counter"),
+                _("%(beneficiary)s is a minor, and the household register does not show that you are their parent "
+                  "or grandparent. Pooling starts only after a service counter has seen the household register or "
+                  "birth certificate. Please visit a counter with them by %(deadline)s."),
+                names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d")},
+                link=link_to("portal:dashboard"),
+            )
+        elif binding.status == S.ACTIVE:
             tell_both(
                 binding, "pooling.active",
                 (_("%(beneficiary)s can now use your medical insurance account"),
@@ -159,16 +247,18 @@ def propose_binding(
         else:
             code = _new_answer_code(binding)
             link = link_to("pooling:consent-link", token=consent_token(binding))
+            # The link alone never answers: the page asks for the code from this same message. The
+            # inbox (which staff can see in admin) links to the relative's own logged-in page instead.
             notify(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
                 _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open %(url)s, or enter the code %(code)s at "
-                  "%(code_url)s, log in to the portal, or visit a service counter."),
+                  "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                  "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
+                  "this code, not even staff."),
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
-                                   "url": absolute(link), "code": code,
-                                   "code_url": absolute(link_to("pooling:answer-code"))},
-                link=link,
+                                   "url": absolute(link), "code": code},
+                link=link_to("pooling:answer", pk=binding.pk),
             )
             notify(
                 binding.holder, "pooling.proposed",
@@ -192,8 +282,12 @@ def _check_documents(documents: list[str], by: By) -> None:
         )
 
 
-def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = ()) -> Binding:
-    """The relative agrees (or, turned the consent age, confirms a binding made for them as a child)."""
+def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = (), terms: PledgeText | None = None,
+                    ) -> Binding:
+    """The relative agrees (or, turned the consent age, confirms a binding made for them as a child).
+
+    ``terms``: the version of the terms the relative was shown before agreeing (kept with the binding).
+    """
     documents = list(documents)
     now = timezone.now()
     with transaction.atomic():
@@ -201,7 +295,11 @@ def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = ()) 
         must_be(by, binding.beneficiary, allow_counter=True, home=binding.holder)
         if documents or by.channel == AuditChannel.COUNTER:
             _check_documents(documents, by)
+        if binding.awaits_counter and binding.status == S.PENDING and by.channel != AuditChannel.COUNTER:
+            raise PoolingError(_("This request waits for a service counter to see the household register or birth "
+                                 "certificate. Please visit a counter together."), "awaits_counter")
         before = binding.snapshot()
+        minor_checked = binding.awaits_counter and binding.status == S.PENDING
         if binding.status == S.PENDING:
             if binding.consent_deadline and binding.consent_deadline <= now:
                 raise PoolingError(_("This request has expired. The account holder can send a new one."), "expired")
@@ -212,11 +310,20 @@ def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = ()) 
             binding.version += 1
         else:
             raise PoolingError(_("There is nothing to answer: this request is no longer waiting."), "not_pending")
-        binding.consented_at = now
+        # A minor completed at the counter has not consented themselves: like a child bound by a
+        # confirmed parent, they are asked to confirm when they reach the consent age.
+        binding.consented_at = None if minor_checked else now
         binding.consent_channel = by.channel
         binding.consent_documents = documents
+        if terms is not None:
+            binding.consent_terms_version, binding.consent_terms_language = terms.version, terms.language
+        if minor_checked:
+            binding.awaits_counter = False
+            binding.auto_activated = True
         binding.save()
         audit_binding("consented", binding, by, before)
+        if minor_checked:
+            _tell_guardians(binding, waiting=False)
         tell_both(
             binding, "pooling.active",
             (_("%(beneficiary)s agreed to family pooling"),
@@ -308,6 +415,8 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
         binding = lock_binding(binding_id)
         if binding.status != S.PENDING or binding.reminded_at or not binding.consent_deadline:
             return False
+        if binding.awaits_counter:
+            return False  # nobody can answer it by a message: the counter completes it
         if binding.consent_deadline - now > datetime.timedelta(days=2) or binding.consent_deadline <= now:
             return False
         binding.reminded_at = now
@@ -319,7 +428,7 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
               "The request ends on %(deadline)s. To answer, open %(url)s"),
             names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
                                "url": absolute(link_to("pooling:consent-link", token=consent_token(binding)))},
-            link=link_to("pooling:consent-link", token=consent_token(binding)),
+            link=link_to("pooling:answer", pk=binding.pk),
             dedupe_key=f"pooling.reminder:{binding.pk}",
         )
     return True
@@ -358,6 +467,26 @@ def _new_answer_code(binding: Binding) -> str:
     binding.answer_code_attempts = 0
     binding.save(update_fields=["answer_code_hash", "answer_code_attempts", "updated_at"])
     return code
+
+
+def check_answer_code(binding: Binding, code: str) -> None:
+    """The code from the request message must match before a link can answer; wrong codes are counted."""
+    from django.utils.crypto import constant_time_compare
+
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    with transaction.atomic():
+        locked = lock_binding(binding.pk)
+        if not locked.answer_code_hash or locked.answer_code_attempts >= ANSWER_CODE_ATTEMPTS:
+            raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
+                               "locked")
+        if len(code) == 6 and constant_time_compare(locked.answer_code_hash, _code_hash(locked.pk, code)):
+            return
+        locked.answer_code_attempts += 1
+        locked.save(update_fields=["answer_code_attempts", "updated_at"])
+    if not code:
+        raise PoolingError(_("Please enter the 6-digit code from the same text message. The link alone does not "
+                             "answer the request."), "code_required")
+    raise PoolingError(_("This code is not right. Please check the text message and try again."), "bad_code")
 
 
 def binding_from_code(person: InsuredPerson, code: str) -> Binding:

@@ -11,10 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, SpendingCategory, User
+from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, Role, SpendingCategory, User
 
 from . import changes, common, eligibility, proposals
 from .common import By, PoolingError
@@ -30,7 +31,7 @@ from .forms import (
     fen_to_yuan,
     yuan_to_fen,
 )
-from .models import Binding, BindingStatus, Guide, GuideChannel, GuidePurpose
+from .models import Binding, BindingStatus, Guide, GuideChannel, GuidePurpose, PledgeText
 from .relations import beneficiary_word, holder_word
 
 
@@ -79,13 +80,21 @@ def _guide(region: Any, channel: str = GuideChannel.COUNTER) -> Guide | None:
 # -- the holder ------------------------------------------------------------------------------
 
 
+def _pledge_text(request: HttpRequest) -> PledgeText | None:
+    """The text the page showed (its id comes back with the form), else the one in force now."""
+    shown = request.POST.get("pledge_text", "")
+    text = PledgeText.objects.filter(pk=shown, published=True).first() if shown.isdigit() else None
+    return text or PledgeText.objects.current(get_language())
+
+
 @citizen_required
 def propose(request: HttpRequest) -> HttpResponse:
-    """Enter the relative, see the eligibility answer, then send the request."""
+    """Enter the relative, see the eligibility answer, then read the terms, pledge and send the request."""
     me = _me(request)
     form = ProposeForm(request.POST or None)
     answer = None
     candidate = None
+    pledge_missing = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -94,10 +103,11 @@ def propose(request: HttpRequest) -> HttpResponse:
             form.add_error("name", error.message)
         else:
             answer = proposals.check_candidate(me, candidate, data["relationship"])
-            if answer.ok and request.POST.get("confirm") == "1":
+            pledge_missing = request.POST.get("confirm") == "1" and request.POST.get("pledge") != "1"
+            if answer.ok and request.POST.get("confirm") == "1" and not pledge_missing:
                 try:
                     binding = proposals.propose_binding(me, candidate, data["relationship"], _by(request),
-                                                       end_date=data.get("end_date"))
+                                                       end_date=data.get("end_date"), pledge=_pledge_text(request))
                 except common.NotEligible as refused:
                     answer = refused.answer
                 except PoolingError as error:
@@ -106,13 +116,19 @@ def propose(request: HttpRequest) -> HttpResponse:
                     if binding.status == BindingStatus.ACTIVE:
                         messages.success(request, _("%(name)s has been added. Pooling is active now.")
                                          % {"name": binding.beneficiary.name})
+                    elif binding.awaits_counter:
+                        messages.warning(request, _(
+                            "Request saved. Because %(name)s is a minor, pooling starts only after a service counter "
+                            "has seen the household register or birth certificate. Please visit a counter together."
+                        ) % {"name": binding.beneficiary.name})
                     else:
                         messages.success(request, _("Request sent. %(name)s has %(days)s days to agree; we told "
                                                     "them by message.") % {"name": binding.beneficiary.name,
                                                                            "days": common.policy_for(me).consent_days})
                     return redirect("portal:dashboard")
     return render(request, "pooling/propose.html", {
-        "form": form, "answer": answer, "candidate": candidate,
+        "form": form, "answer": answer, "candidate": candidate, "pledge_missing": pledge_missing,
+        "pledge_text": PledgeText.objects.current(get_language()),
         "slots": holder_context(me)["pooling_slots"] if me.has_personal_account else None,
         "guide": _guide(me.region_id, GuideChannel.COUNTER),
     })
@@ -150,7 +166,9 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     me = _me(request)
     is_holder = binding.holder_id == me.pk
     context: dict[str, Any] = {"binding": binding, "is_holder": is_holder,
-                               "word": beneficiary_word(binding) if is_holder else holder_word(binding)}
+                               "word": beneficiary_word(binding) if is_holder else holder_word(binding),
+                               "pledge_language": _language_name(binding.pledge_language),
+                               "terms_language": _language_name(binding.consent_terms_language)}
     if is_holder:
         from payments import ledger
 
@@ -163,6 +181,12 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date,
                                                          "start_date": binding.start_date})
     return render(request, "pooling/binding.html", context)
+
+
+def _language_name(code: str) -> str:
+    from .models import PledgeLanguage
+
+    return str(PledgeLanguage(code).label) if code in PledgeLanguage.values else code
 
 
 @citizen_required
@@ -299,28 +323,55 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
 # -- the relative ----------------------------------------------------------------------------
 
 
-def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = "") -> HttpResponse:
+def _is_staff(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_authenticated and (user.is_staff or getattr(user, "role", "") in (Role.COUNTER, Role.BUREAU)))
+
+
+def _staff_refused(request: HttpRequest) -> HttpResponse:
+    """Staff never answer for a relative by link or code: consent is recorded at the counter with documents."""
+    return render(request, "pooling/staff_refused.html", status=403)
+
+
+CODE_SESSION_KEY = "pooling_answer_code_ok"
+
+
+def _answer_page(request: HttpRequest, binding: Binding, by: By, token: str = "", *,
+                 needs_code: bool = False) -> HttpResponse:
+    """The request, the terms, and yes/no. ``needs_code``: opened by a link, the code from the same
+    message must be typed (once per binding version: the code page may have checked it already)."""
+    verified = request.session.get(CODE_SESSION_KEY) == f"{binding.pk}:{binding.version}"
+    ask_code = needs_code and not verified
+    code_error = None
     if request.method == "POST":
         choice = request.POST.get("answer")
+        if choice not in ("yes", "no"):
+            messages.error(request, _("Please choose yes or no."))
+            return redirect(request.path)
         try:
+            if ask_code:
+                proposals.check_answer_code(binding, request.POST.get("code", ""))
             if choice == "yes":
-                proposals.consent_binding(binding, by)
+                proposals.consent_binding(binding, by, terms=_pledge_text(request))
                 messages.success(request, _("Thank you. You can now pay from the account of %(name)s.")
                                  % {"name": binding.holder.name})
-            elif choice == "no":
+            else:
                 proposals.decline_binding(binding, by, request.POST.get("note", ""))
                 messages.success(request, _("You said no. Nothing is shared."))
-            else:
-                messages.error(request, _("Please choose yes or no."))
-                return redirect(request.path)
         except PoolingError as error:
-            messages.error(request, error.message)
-        return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
+            if error.code not in ("code_required", "bad_code"):
+                messages.error(request, error.message)
+                return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
+            code_error = error.message
+        else:
+            request.session.pop(CODE_SESSION_KEY, None)
+            return redirect("portal:dashboard" if request.user.is_authenticated else "portal:home")
     return render(request, "pooling/answer.html", {
         "binding": binding, "word": holder_word(binding), "token": token,
-        "policy": common.policy_for(binding.holder),
+        "pledge_text": PledgeText.objects.current(get_language()),
+        "policy": common.policy_for(binding.holder), "ask_code": ask_code, "code_error": code_error,
         "waiting": binding.status == BindingStatus.PENDING or bool(binding.confirmation_requested_at),
-    })
+    }, status=400 if code_error else 200)
 
 
 @citizen_required
@@ -330,7 +381,10 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def consent_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in the request message: answer without logging in (the signed token proves receipt)."""
+    """The link in the request message. It never answers alone: the page asks for the 6-digit code
+    from the same message (or the relative logs in). Staff sessions are refused."""
+    if _is_staff(request):
+        return _staff_refused(request)
     try:
         binding = proposals.binding_from_token(token)
     except PoolingError as error:
@@ -338,12 +392,16 @@ def consent_link(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user
     if user.is_authenticated and getattr(user, "person_id", None) not in (None, binding.beneficiary_id):
         raise Http404
-    by = By(binding.beneficiary, user if user.is_authenticated else None, AuditChannel.WEB)  # type: ignore[arg-type]
-    return _answer_page(request, binding, by, token)
+    if user.is_authenticated and getattr(user, "person_id", None) == binding.beneficiary_id:
+        return redirect("pooling:answer", pk=binding.pk)  # their own logged-in page
+    by = By(binding.beneficiary, None, AuditChannel.WEB)
+    return _answer_page(request, binding, by, token, needs_code=True)
 
 
 def answer_with_code(request: HttpRequest) -> HttpResponse:
     """For people who type the code from the text message instead of opening the link."""
+    if _is_staff(request):
+        return _staff_refused(request)
     form = AnswerCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = InsuredPerson.objects.by_id_number(form.cleaned_data["id_number"])
@@ -354,6 +412,7 @@ def answer_with_code(request: HttpRequest) -> HttpResponse:
         except PoolingError as error:
             form.add_error(None, error.message)
         else:
+            request.session[CODE_SESSION_KEY] = f"{binding.pk}:{binding.version}"
             return redirect("pooling:consent-link", token=proposals.consent_token(binding))
     return render(request, "pooling/answer_code.html", {"form": form})
 

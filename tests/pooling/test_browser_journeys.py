@@ -86,6 +86,8 @@ def test_holder_proposes_relative_consents_and_holder_sees_it_active(live_server
     page.click("main [type=submit]")
     assert "Yes, this relative can be added." in page.inner_text("#eligibility-answer")
     shot(w, "01-propose-answer")
+    assert "Personal pledge" in page.inner_text("#pooling-pledge")
+    page.check("#pledge-tick")
     page.click("#send-request")
     page.wait_for_url("**/dashboard/")
     assert "1 of 6 used, 1 pending" in page.inner_text("#pooling-holder")

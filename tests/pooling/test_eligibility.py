@@ -180,12 +180,27 @@ def test_it_flags_a_spouse_under_the_marriage_age():
     assert check(candidate=person(birth="1977-01-01", pk=9), relationship="spouse").warnings == []
 
 
-def test_it_lets_a_young_child_join_at_once_when_bound_by_a_parent():
+def test_it_lets_a_young_child_join_at_once_when_the_register_confirms_the_parent():
     son = person(scheme="resident", birth="2016-04-01", pk=10)
-    assert check(candidate=son, relationship="child").joins_at_once
+    assert check(candidate=son, relationship="child", household="confirms").joins_at_once
     teen = person(scheme="resident", birth="2009-01-01", pk=11)
-    assert not check(candidate=teen, relationship="child").joins_at_once
-    assert not check(candidate=son, relationship="sibling").joins_at_once
+    assert not check(candidate=teen, relationship="child", household="confirms").joins_at_once
+    assert not check(candidate=son, relationship="sibling", household="confirms").joins_at_once
+
+
+def test_a_minor_without_a_confirming_register_waits_for_a_counter():
+    son = person(scheme="resident", birth="2016-04-01", pk=10)
+    for household in ("unknown", "different"):
+        answer = check(candidate=son, relationship="child", household=household)
+        assert answer.ok and not answer.joins_at_once and answer.awaits_counter
+    assert check(candidate=son, relationship="sibling", household="unknown").awaits_counter
+    assert not check(candidate=person(birth="1950-01-01", pk=12), relationship="parent").awaits_counter
+
+
+def test_a_register_that_contradicts_the_relationship_refuses_it():
+    answer = check(relationship="parent", household="contradicts")
+    message, advice = only(answer, "household_contradicts")
+    assert "household register does not show" in message and "service counter" in advice
 
 
 def test_it_answers_the_public_checker_from_a_short_form():

@@ -44,7 +44,8 @@ def test_it_sends_a_request_that_waits_for_consent(holder, mother, django_captur
     assert binding.consent_deadline.date() == (timezone.now() + datetime.timedelta(days=7)).date()
     request = Notification.objects.get(person=mother, kind="pooling.request")
     assert "张伟" in request.subject
-    assert request.link.startswith("/pooling/answer/")
+    # The inbox (readable by staff in admin) links to the relative's own page, never to the signed link.
+    assert request.link == f"/pooling/request/{binding.pk}/" and "/pooling/answer/" in request.body
     assert kinds(holder) == ["pooling.proposed"]
     event = AuditEvent.objects.get(action="pooling.proposed")
     assert (event.channel, event.actor, event.on_behalf_of) == ("web", holder.user, holder)
@@ -75,7 +76,17 @@ def test_it_refuses_a_name_that_does_not_match_the_id_number(mother):
     assert proposals.find_candidate(mother.id_number.lower(), " 李秀英 ") == mother
 
 
-def test_it_activates_a_young_child_at_once(holder, son):
+def same_household(*members):
+    """Household registration (户籍): the first is the head, then (person, role) pairs."""
+    from accounts.households import import_households
+
+    head, *others = members
+    rows = [f"T1,{head.id_number},head"] + [f"T1,{p.id_number},{role}" for p, role in others]
+    assert import_households("household_id,id_number,relationship_to_head\n" + "\n".join(rows)).ok
+
+
+def test_it_activates_a_young_child_at_once_when_the_household_register_confirms(holder, son):
+    same_household(holder, (son, "child"))
     binding = propose(holder, son, "child")
     assert binding.status == S.ACTIVE and binding.auto_activated
     assert kinds(holder) == ["pooling.active"] and kinds(son) == ["pooling.active"]
@@ -270,6 +281,7 @@ def test_it_allows_re_binding_after_the_cooling_period(holder, mother):
 
 def test_it_asks_a_child_who_turns_sixteen_to_confirm(holder):
     child = make_person("张小红", birth="2010-05-10", scheme="resident")
+    same_household(holder, (child, "child"))
     with time_machine.travel(datetime.datetime(2026, 5, 1, 3, tzinfo=datetime.UTC), tick=False):
         binding = propose(holder, child, "child")
         assert binding.status == S.ACTIVE

@@ -73,7 +73,8 @@ def test_the_propose_page_shows_the_answer_before_sending(holder_client, holder,
     data = {"id_number": mother.id_number, "name": mother.name, "relationship": "parent"}
     page = holder_client.post(url, data).content.decode()
     assert 'id="send-request"' in page and Binding.objects.count() == 0
-    response = holder_client.post(url, data | {"confirm": "1"})
+    assert 'id="pooling-terms"' in page and 'id="pledge-tick"' in page
+    response = holder_client.post(url, data | {"confirm": "1", "pledge": "1"})
     assert response.status_code == 302
     assert Binding.objects.get().status == S.PENDING
 
@@ -106,11 +107,18 @@ def test_the_relative_answers_in_the_portal(client, holder, mother):
     assert Binding.objects.get().status == S.ACTIVE
 
 
-def test_the_link_in_the_message_works_without_logging_in(client, holder, mother):
+def test_the_link_in_the_message_works_without_logging_in_with_the_code(client, holder, mother):
+    import re
+
+    from accounts.models import Notification
+
     binding = proposals.propose_binding(holder, mother, "parent", common.By(holder, holder.user))
+    body = Notification.objects.get(person=mother, kind="pooling.request").body
+    code = re.search(r"\b(\d{6})\b", re.sub(r"https?://\S+", "", body)).group(1)
     url = reverse("pooling:consent-link", args=[proposals.consent_token(binding)])
-    assert "张伟" in client.get(url).content.decode()
-    client.post(url, {"answer": "no"})
+    page = client.get(url).content.decode()
+    assert "张伟" in page and 'id="answer-code-field"' in page
+    client.post(url, {"answer": "no", "code": code})
     assert Binding.objects.get().status == S.DECLINED
     assert client.get(url).status_code == 410
 
