@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy accounts pooling payments portal
+	$(BIN)/mypy accounts pooling payments statements portal
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench

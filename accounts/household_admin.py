@@ -27,7 +27,7 @@ class HouseholdMemberAdmin(admin.ModelAdmin):
     search_fields = ["household_id"]
     list_select_related = ["person"]
     fields = ["household_id", "masked_name_col", "relationship_to_head", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = ["household_id", "masked_name_col", "relationship_to_head", "updated_at"]
     change_list_template = "admin/accounts/householdmember/change_list.html"
 
     @admin.display(description=_("name"))

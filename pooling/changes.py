@@ -369,7 +369,7 @@ def _undo_problem(binding: Binding, target: str) -> str:
         eligibility.PersonFacts.of(holder), eligibility.PersonFacts.of(relative), binding.relationship, policy,
         timezone.localdate(), eligibility.Counts(),
     )
-    skip = ("candidate_not_active",) if binding.kind == "premium_only" else ()
+    skip: tuple[str, ...] = ("candidate_not_active",) if binding.kind == "premium_only" else ()
     if target != S.ACTIVE:
         skip = ("candidate_not_active", "holder_not_active")
     reasons = [r for r in answer.reasons if r.code not in skip]

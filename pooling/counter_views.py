@@ -307,7 +307,7 @@ def order(request: HttpRequest, pk: int) -> HttpResponse:
     docs = DocumentCheck(request, person)
     rows = [{"key": s["key"], "label": _("Own personal account") if s["own"] else
              _("Account of %(name)s") % {"name": s["binding"].holder.name}} for s in sources]
-    error = None
+    error: Any = None
     if request.method == "POST":
         positions = {}
         for row in rows:

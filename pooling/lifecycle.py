@@ -128,7 +128,8 @@ def confirmation_deadline(binding_id: int, now: datetime.datetime | None = None)
             _end(binding, EndReason.MINOR_NO_ANSWER, By.system())
             return True
         days = policy_for(binding.holder, timezone.localdate(now)).reminder_days
-        already = binding.reminded_at is not None and binding.reminded_at >= binding.confirmation_requested_at
+        requested = binding.confirmation_requested_at
+        already = binding.reminded_at is not None and requested is not None and binding.reminded_at >= requested
         if already or deadline - now > datetime.timedelta(days=days):
             return False
         binding.reminded_at = now

@@ -148,7 +148,7 @@ def premium_only(request: HttpRequest) -> HttpResponse:
         try:
             candidate = proposals.find_candidate(data["id_number"], data["name"])
             answer = service.check_premium_only(me, candidate, data["relationship"])
-            if answer.ok and request.POST.get("confirm") == "1":
+            if answer.ok and candidate is not None and request.POST.get("confirm") == "1":
                 service.add_premium_only(me, candidate, data["relationship"], _by(request))
                 messages.success(request, _("%(name)s has been added for premiums only. You can pay their premium "
                                             "now.") % {"name": candidate.name})

@@ -77,7 +77,8 @@ def _search(request: HttpRequest, form: Any, office_region: str) -> tuple[list[I
     from accounts.services import name_key
 
     data = form.cleaned_data
-    error = None
+    error: Any = None
+    found: list[InsuredPerson] = []
     if form.method == "id":
         person = InsuredPerson.objects.select_related("region").by_id_number(data["id_number"])
         if person is None:
@@ -251,8 +252,8 @@ def signup_help(request: HttpRequest, pk: int) -> HttpResponse:
             audit("counter.signup_completed", channel=AuditChannel.COUNTER, actor=user, on_behalf_of=person)
             messages.success(request, _("The portal account of %(name)s is ready.") % {"name": person.name})
             action_pk = request.session.pop("counter_signup_action", None)
-            action = CounterAction.objects.filter(pk=action_pk, person=person).first() if action_pk else None
-            return receipt_redirect(action) if action else redirect("counter:person", pk=person.pk)
+            finished = CounterAction.objects.filter(pk=action_pk, person=person).first() if action_pk else None
+            return receipt_redirect(finished) if finished else redirect("counter:person", pk=person.pk)
     return render(request, "counter/signup.html", {
         "subject": person, "start": start, "finish": finish, "has_account": has_account,
     })

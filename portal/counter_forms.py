@@ -39,7 +39,8 @@ class FindByIdForm(forms.Form):
     reason = _reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="by_id", **kwargs)
+        kwargs.setdefault("prefix", "by_id")
+        super().__init__(*args, **kwargs)
         self.helper = _helper(_("Find"))
 
 
@@ -51,7 +52,8 @@ class FindByNameForm(forms.Form):
     reason = _reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="by_name", **kwargs)
+        kwargs.setdefault("prefix", "by_name")
+        super().__init__(*args, **kwargs)
         self.helper = _helper(_("Find"))
 
     def clean_birth_date(self) -> datetime.date:
@@ -68,7 +70,8 @@ class FindByPhoneForm(forms.Form):
     reason = _reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="by_phone", **kwargs)
+        kwargs.setdefault("prefix", "by_phone")
+        super().__init__(*args, **kwargs)
         self.helper = _helper(_("Find"))
 
     def clean_phone(self) -> str:
@@ -95,7 +98,7 @@ class DocumentRowForm(forms.Form):
             self.fields[name].widget.attrs.update({"class": css, "aria-label": str(self.fields[name].label)})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         number = "".join((data.get("number") or "").split())
         data["number"] = number
         if number and not data.get("kind"):
