@@ -22,6 +22,8 @@ from .models import Channel, Delivery, Notification
 logger = logging.getLogger(__name__)
 
 SECRET_KINDS = {"one_time_code"}
+# Always texted to the registered phone, whatever the person's channel choice.
+PHONE_KINDS = SECRET_KINDS | {"signup_existing_account"}
 # A channel that failed this many times is given up (the message stays in the inbox).
 MAX_ATTEMPTS = 5
 
@@ -31,7 +33,7 @@ def _channels_for(notification: Notification) -> list[tuple[str, str]]:
     user = getattr(person, "user", None)
     channels: list[tuple[str, str]] = []
     wants_sms = user.notify_sms if user is not None else True
-    if notification.kind in SECRET_KINDS:
+    if notification.kind in PHONE_KINDS:
         wants_sms = True  # codes always go to the registered phone
     if wants_sms and person.phone:
         channels.append((Channel.SMS, person.phone))
