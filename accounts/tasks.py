@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .channels import get_sender
+from .idnumbers import mask_address
 from .models import Channel, Delivery, Notification
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def _channels_for(notification: Notification) -> list[tuple[str, str]]:
 def _deliver_on(notification: Notification, channel: str, address: str) -> tuple[bool, bool]:
     """Send on one channel unless already sent. Returns (sent_now, finished_with_channel)."""
     with transaction.atomic():
-        Delivery.objects.get_or_create(notification=notification, channel=channel, defaults={"address": address})
+        # Only a masked address is kept: the real one is read from the registry at send time.
+        Delivery.objects.get_or_create(notification=notification, channel=channel,
+                                       defaults={"address": mask_address(channel, address)})
         delivery = Delivery.objects.select_for_update().get(notification=notification, channel=channel)
         if delivery.sent_at is not None:
             return False, True
