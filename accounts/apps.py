@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and registry")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import policies  # noqa: F401 - connects the cache-clearing signal receivers
+        from .activity import record_sign_in
+
+        user_logged_in.connect(record_sign_in, dispatch_uid="accounts.record_sign_in")

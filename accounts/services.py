@@ -264,6 +264,15 @@ def _set_password(user: User, password: str) -> User:
 
 
 @transaction.atomic
+def change_password(user: User, password: str) -> User:
+    """A logged-in citizen changes their password (the form checked the current one)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit("account.password_changed", channel=AuditChannel.WEB, actor=user, on_behalf_of=user.person, obj=user)
+    return user
+
+
+@transaction.atomic
 def update_preferences(user: User, *, language: str, notify_sms: bool, notify_email: bool, email: str) -> User:
     before = {"language": user.language, "notify_sms": user.notify_sms, "notify_email": user.notify_email}
     user.language = language

@@ -15,6 +15,9 @@ urlpatterns = [
     path("password-reset/resend/", views.reset_resend, name="reset-resend"),
     path("preferences/", views.preferences, name="preferences"),
     path("inbox/", views.inbox, name="inbox"),
+    path("activity/", views.activity, name="activity"),
+    path("password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path("confirm/", views.confirm_password, name="reauth"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox-read"),
     path("session/extend/", views.extend_session, name="session-extend"),
 ]

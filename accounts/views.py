@@ -8,12 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,9 +23,18 @@ from django.views.decorators.http import require_POST
 
 from portal import ratelimits
 
-from . import services
+from . import activity as activity_rows
+from . import reauth, services
 from .crypto import lookup_hash
-from .forms import CodeAndPasswordForm, LoginForm, PreferencesForm, ResetStartForm, SignupStartForm
+from .forms import (
+    CodeAndPasswordForm,
+    ConfirmPasswordForm,
+    LoginForm,
+    PortalPasswordChangeForm,
+    PreferencesForm,
+    ResetStartForm,
+    SignupStartForm,
+)
 from .models import CodePurpose, InsuredPerson, Notification, User
 
 SIGNUP_KEY = "signup_pending"
@@ -219,6 +230,12 @@ def preferences(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = PreferencesForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
+        channels_before = (user.notify_sms, user.notify_email, user.email)
+        channels_after = (form.cleaned_data["notify_sms"], form.cleaned_data["notify_email"], form.cleaned_data["email"])
+        if channels_after != channels_before:
+            confirm = reauth.require(request, reverse("accounts:preferences"))
+            if confirm is not None:
+                return confirm
         services.update_preferences(
             user,
             language=form.cleaned_data["language"],
@@ -268,3 +285,61 @@ def extend_session(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     return redirect(target)
+
+
+@login_required
+def activity(request: HttpRequest) -> HttpResponse:
+    """Who saw or changed my information (two years): staff look-ups, changes, sign-ins; CSV."""
+    user: User = request.user  # type: ignore[assignment]
+    person = user.person if user.person_id else None
+    if person is None:
+        return redirect("portal:dashboard")
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in activity_rows.KINDS else ""
+    events = activity_rows.events_for(person, kind)
+    if request.GET.get("format") == "csv":
+        rows = (activity_rows.row_of(event, person) for event in events.iterator())
+        response = HttpResponse(activity_rows.to_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="activity-{timezone.localdate():%Y%m%d}.csv"'
+        return response
+    page = Paginator(events, 25).get_page(request.GET.get("page"))
+    rows = [activity_rows.row_of(event, person) for event in page.object_list]
+    return render(request, "accounts/activity.html", {
+        "page": page, "rows": rows, "kind": kind, "kinds": list(activity_rows.KINDS.items()),
+        "query": f"kind={kind}" if kind else "", "years": activity_rows.HISTORY_DAYS // 365,
+    })
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A logged-in citizen changes their password (the current one first), in the portal's layout."""
+
+    form_class = PortalPasswordChangeForm
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:preferences")
+
+    def form_valid(self, form: PortalPasswordChangeForm) -> HttpResponse:  # type: ignore[override]
+        user = services.change_password(form.user, form.cleaned_data["new_password1"])
+        update_session_auth_hash(self.request, user)
+        reauth.mark_fresh(self.request)
+        messages.success(self.request, _("Your password has been changed."))
+        return redirect(self.get_success_url())
+
+
+@login_required
+def confirm_password(request: HttpRequest) -> HttpResponse:
+    """Confirm with your password (valid a few minutes), then go back to what you were doing."""
+    user: User = request.user  # type: ignore[assignment]
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("portal:dashboard")
+    form = ConfirmPasswordForm(user, request.POST or None, initial={"next": target})
+    if request.method == "POST":
+        wait = ratelimits.hit(request, "reauth_per_user", f"user:{user.pk}")
+        if wait is not None:
+            return ratelimits.too_many(request, wait, _("The password was tried too many times."))
+        if form.is_valid():
+            reauth.mark_fresh(request)
+            return redirect(target)
+    return render(request, "accounts/confirm_password.html", {
+        "form": form, "next": target, "minutes": settings.REAUTH_SECONDS // 60,
+    })

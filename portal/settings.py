@@ -374,6 +374,7 @@ RATE_LIMITS = {
     "login_per_ip": os.environ.get("PORTAL_RATE_LOGIN_PER_IP", "60/m"),
     "checker_per_ip": os.environ.get("PORTAL_RATE_CHECKER_PER_IP", "60/m"),
     "api_per_institution": os.environ.get("PORTAL_RATE_API_PER_INSTITUTION", "6000/m"),
+    "reauth_per_user": os.environ.get("PORTAL_RATE_REAUTH_PER_USER", "10/h"),
 }
 
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
