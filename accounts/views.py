@@ -224,13 +224,18 @@ class LoginView(auth_views.LoginView):
             return ratelimits.too_many(request, wait, _("Many log-ins have been tried from this connection."))
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        reauth.mark_fresh(self.request)  # the password was just typed
+        return response
+
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
+    channels_before = (user.notify_sms, user.notify_email, user.email)  # (validating fills the instance)
     form = PreferencesForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        channels_before = (user.notify_sms, user.notify_email, user.email)
         channels_after = (form.cleaned_data["notify_sms"], form.cleaned_data["notify_email"], form.cleaned_data["email"])
         if channels_after != channels_before:
             confirm = reauth.require(request, reverse("accounts:preferences"))

@@ -381,6 +381,7 @@ def test_visitors_see_no_session_warning(en_client, db):
 def test_preferences_are_saved(en_client, holder):
     user = holder.user
     en_client.force_login(user)
+    assert en_client.post(reverse("accounts:reauth"), {"password": PASSWORD}).status_code == 302
     response = en_client.post(
         reverse("accounts:preferences"),
         {"language": "en", "notify_email": "on", "email": "zhang.wei@example.com"},  # SMS unticked
