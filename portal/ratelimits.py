@@ -8,6 +8,7 @@ Retry-After), or, for the settlement API, JSON ``{"error": "rate_limited", ...}`
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
 
 
 def hit(request: HttpRequest, group: str, key: str, rate: str | None = None) -> int | None:
@@ -26,8 +29,12 @@ def hit(request: HttpRequest, group: str, key: str, rate: str | None = None) -> 
     rate = rate if rate is not None else settings.RATE_LIMITS.get(group, "")
     if not rate:
         return None
-    usage = get_usage(request, group=f"portal.{group}", key=lambda _group, _request: key, rate=rate,
-                      increment=True)
+    try:
+        usage = get_usage(request, group=f"portal.{group}", key=lambda _group, _request: key, rate=rate,
+                          increment=True)
+    except Exception as exc:  # the cache (Redis) is down: let the request through rather than fail it
+        logger.warning("rate limit %s not counted: cache unavailable (%s)", group, type(exc).__name__)
+        return None
     if usage and usage["should_limit"]:
         return max(1, int(usage.get("time_left") or 1))
     return None

@@ -175,7 +175,7 @@ def test_one_phone_gets_at_most_five_texts_a_day_whoever_asks(newcomer, sent_mes
 
 
 def test_log_in_attempts_from_one_address_are_limited(holder, settings):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_per_ip": "3/m"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_per_ip": "3/h"}
     client = _client("en")
     statuses = [client.post(reverse("accounts:login"), {"username": f"x{i}", "password": "x"}).status_code
                 for i in range(4)]
@@ -184,7 +184,7 @@ def test_log_in_attempts_from_one_address_are_limited(holder, settings):
 
 
 def test_the_public_checker_is_limited_per_address_but_not_its_empty_page(db, settings):
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "checker_per_ip": "2/m"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "checker_per_ip": "2/h"}
     client = _client("en")
     question = {"relationship": "parent", "my_scheme": "employee", "my_region": "460100", "relative_insured": "yes"}
     statuses = [client.get(reverse("pooling:checker"), question).status_code for _ in range(3)]
@@ -197,7 +197,7 @@ def test_the_settlement_api_answers_429_rate_limited_with_retry_after(db, settin
 
     from payments.institutions import create_institution
 
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api_per_institution": "2/m"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api_per_institution": "2/h"}
     with transaction.atomic():
         _institution, key = create_institution("H009", "测试医院", "hospital", "460100")
         _other, other_key = create_institution("H010", "另一家医院", "hospital", "460100")
@@ -211,3 +211,15 @@ def test_the_settlement_api_answers_429_rate_limited_with_retry_after(db, settin
     assert body["error"] == "rate_limited" and body["message"]
     # Another institution is not affected.
     assert client.get("/api/v1/settlements/999999", headers={"Authorization": f"Bearer {other_key}"}).status_code == 404
+
+
+def test_with_the_cache_down_requests_go_through_rather_than_fail(holder, monkeypatch):
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", broken)
+    monkeypatch.setattr(cache, "incr", broken)
+    response = _client("en").post(reverse("accounts:login"), {"username": holder.id_number, "password": "Correct-Horse-42"})
+    assert response.status_code == 302
