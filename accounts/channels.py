@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
+from .idnumbers import mask_address
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,7 +39,9 @@ class ConsoleSender:
     channel = "console"
 
     def send(self, address: str, subject: str, body: str) -> None:
-        sys.stdout.write(f"\n=== message to {address} ===\n{subject}\n{body}\n===\n")
+        # The console is a log: the address is masked there (the text itself is what developers need).
+        sys.stdout.write(f"\n=== message to {mask_address('email' if '@' in address else 'sms', address)} ===\n"
+                         f"{subject}\n{body}\n===\n")
         sys.stdout.flush()
 
 

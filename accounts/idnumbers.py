@@ -120,6 +120,19 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_email(email: str) -> str:
+    """zhang.wei@example.com -> z***@example.com"""
+    if not email:
+        return ""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else mask_phone(email)
+
+
+def mask_address(channel: str, address: str) -> str:
+    """A delivery address as kept in the deliveries table: masked (the real one is read at send time)."""
+    return mask_email(address) if channel == "email" else mask_phone(address)
+
+
 def mask_name(name: str) -> str:
     """张三 -> 张*, 张三丰 -> 张*丰, Alice -> A****"""
     if not name:

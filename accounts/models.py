@@ -474,7 +474,8 @@ class Delivery(models.Model):
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    address = models.CharField(max_length=200, blank=True)
+    # Masked (138****0001): the address is read from the registry and the account at send time.
+    address = models.CharField(max_length=200, blank=True, help_text=_("Masked; never the full address."))
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

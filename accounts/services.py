@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .idnumbers import mask_phone, normalize_id_number
-from .models import AuditChannel, CodePurpose, InsuredPerson, OneTimeCode, Role, User, audit
+from .models import AuditChannel, CodePurpose, InsuredPerson, Notification, OneTimeCode, Role, User, audit
 from .notifications import notify
 
 
@@ -79,9 +79,89 @@ def find_claimable_person(id_number: str, name: str) -> InsuredPerson:
     return person
 
 
+# Texts that anyone can make the portal send by typing an ID number: limited per day.
+SIGNUP_NOTICE_KIND = "signup_existing_account"
+
+
+def texts_today(person: InsuredPerson) -> int:
+    """Codes and sign-up notices sent in the last 24 hours to this person or their phone number."""
+    since = timezone.now() - timedelta(days=1)
+    same_phone: Any = (
+        InsuredPerson.objects.filter(phone_hash=person.phone_hash).values("pk") if person.phone_hash else [person.pk]
+    )
+    codes = OneTimeCode.objects.filter(person__in=same_phone, created_at__gt=since).count()
+    notices = Notification.objects.filter(person__in=same_phone, kind=SIGNUP_NOTICE_KIND, created_at__gt=since).count()
+    return codes + notices
+
+
+def _check_daily_limit(person: InsuredPerson) -> None:
+    if settings.OTP_PER_DAY > 0 and texts_today(person) >= settings.OTP_PER_DAY:
+        raise AccountError(
+            "daily_limit",
+            _("Too many codes were asked for today. Please try again tomorrow, or visit an elderly-assist counter."),
+        )
+
+
+def request_signup_code(id_number: str, name: str) -> InsuredPerson | None:
+    """Start a sign-up. Whatever the case, the caller gives the same answer.
+
+    A code is texted only to a registry person whose name matches, who is alive, has a phone and
+    no account yet; a person who already has an account is told so by text instead (someone
+    may be trying their ID number). Returns the person a code went to, else None.
+    """
+    person = InsuredPerson.objects.by_id_number(normalize_id_number(id_number))
+    if person is None or name_key(person.name) != name_key(name) or person.died_on is not None or not person.phone:
+        return None
+    if User.objects.filter(person=person).exists():
+        _notify_existing_account(person)
+        return None
+    try:
+        send_one_time_code(person, CodePurpose.SIGNUP)
+    except AccountError:
+        pass  # a code went out a moment ago (it still works), or today's limit is reached
+    return person
+
+
+def request_password_reset(id_number: str) -> InsuredPerson | None:
+    """Start a password reset: a code to a person with an account and a phone, else nothing.
+
+    The caller answers the same way in every case. Returns the person a code went to, else None.
+    """
+    person = InsuredPerson.objects.by_id_number(normalize_id_number(id_number))
+    if person is None or not person.phone or not User.objects.filter(person=person).exists():
+        return None
+    try:
+        send_one_time_code(person, CodePurpose.PASSWORD_RESET)
+    except AccountError:
+        pass
+    return person
+
+
+@transaction.atomic
+def _notify_existing_account(person: InsuredPerson) -> None:
+    InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+    try:
+        _check_daily_limit(person)
+    except AccountError:
+        return
+    notify(
+        person,
+        SIGNUP_NOTICE_KIND,
+        _("Sign-up asked for with your ID number"),
+        _("Someone asked to create a family pooling portal account with your ID number, but you already have "
+          "one. If it was you, please log in, or reset your password if you have forgotten it. If it was not "
+          "you, no code was sent and nothing has changed."),
+    )
+    audit("signup.existing_account", channel=AuditChannel.WEB, on_behalf_of=person)
+
+
 @transaction.atomic
 def send_one_time_code(person: InsuredPerson, purpose: str) -> OneTimeCode:
-    """Create a code, store only its hash, and text it to the registered phone after commit."""
+    """Create a code, store only its hash, and text it to the registered phone after commit.
+
+    At most ``OTP_PER_DAY`` texts a day go to one person or one phone number.
+    """
+    InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()  # one sender at a time
     now = timezone.now()
     recent = (
         OneTimeCode.objects.filter(person=person, purpose=purpose, created_at__gt=now - timedelta(seconds=settings.OTP_RESEND_SECONDS))
@@ -93,6 +173,7 @@ def send_one_time_code(person: InsuredPerson, purpose: str) -> OneTimeCode:
             "too_soon",
             _("A code was sent less than a minute ago. Please wait a moment before asking for another."),
         )
+    _check_daily_limit(person)
     code = f"{secrets.randbelow(1_000_000):06d}"
     otp = OneTimeCode.objects.create(
         person=person,
@@ -190,6 +271,15 @@ def _lift_lockout(username: str) -> None:
     from axes.utils import reset
 
     reset(username=username)
+
+
+@transaction.atomic
+def change_password(user: User, password: str) -> User:
+    """A logged-in citizen changes their password (the form checked the current one)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit("account.password_changed", channel=AuditChannel.WEB, actor=user, on_behalf_of=user.person, obj=user)
+    return user
 
 
 @transaction.atomic

@@ -17,11 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from .channels import get_sender
+from .idnumbers import mask_address
 from .models import Channel, Delivery, Notification
 
 logger = logging.getLogger(__name__)
 
 SECRET_KINDS = {"one_time_code"}
+# Always texted to the registered phone, whatever the person's channel choice.
+PHONE_KINDS = SECRET_KINDS | {"signup_existing_account"}
 # A channel that failed this many times is given up (the message stays in the inbox).
 MAX_ATTEMPTS = 5
 
@@ -31,7 +34,7 @@ def _channels_for(notification: Notification) -> list[tuple[str, str]]:
     user = getattr(person, "user", None)
     channels: list[tuple[str, str]] = []
     wants_sms = user.notify_sms if user is not None else True
-    if notification.kind in SECRET_KINDS:
+    if notification.kind in PHONE_KINDS:
         wants_sms = True  # codes always go to the registered phone
     if wants_sms and person.phone:
         channels.append((Channel.SMS, person.phone))
@@ -43,7 +46,9 @@ def _channels_for(notification: Notification) -> list[tuple[str, str]]:
 def _deliver_on(notification: Notification, channel: str, address: str) -> tuple[bool, bool]:
     """Send on one channel unless already sent. Returns (sent_now, finished_with_channel)."""
     with transaction.atomic():
-        Delivery.objects.get_or_create(notification=notification, channel=channel, defaults={"address": address})
+        # Only a masked address is kept: the real one is read from the registry at send time.
+        Delivery.objects.get_or_create(notification=notification, channel=channel,
+                                       defaults={"address": mask_address(channel, address)})
         delivery = Delivery.objects.select_for_update().get(notification=notification, channel=channel)
         if delivery.sent_at is not None:
             return False, True

@@ -19,6 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from portal import ratelimits
 from portal.middleware import has_unstorable, unstorable_message
 
 from . import idempotency, openapi
@@ -73,6 +74,11 @@ def api_view(*methods: str) -> Callable[[ApiView], ApiView]:
                     return error(401, "unauthorized",
                                  _("Send a valid institution API key as 'Authorization: Bearer <key>'."),
                                  **{"WWW-Authenticate": 'Bearer realm="settlements"'})
+                wait = ratelimits.hit(request, "api_per_institution", f"institution:{institution.pk}")
+                if wait is not None:
+                    return error(429, "rate_limited",
+                                 _("Too many requests from this institution. Please retry after %(seconds)s seconds.")
+                                 % {"seconds": wait}, **{"Retry-After": str(wait)})
                 return view(request, institution, *args, **kwargs)
             except BadRequest as exc:
                 return error(exc.status, exc.code, exc.message)

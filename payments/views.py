@@ -12,11 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import reauth
 from accounts.models import InsuredPerson, User
 from pooling.selectors import live_bindings_for_holder
 
@@ -143,6 +145,9 @@ def premium_list(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
 @require_POST
 @citizen_required
 def premium_pay(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
+    confirm = reauth.require(request, reverse("payments:premiums"))
+    if confirm is not None:
+        return confirm
     form = PremiumForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please choose a relative from the list."))

@@ -7,6 +7,7 @@ class PoolingConfig(AppConfig):
     verbose_name = _("Family pooling")
 
     def ready(self) -> None:
+        from accounts.activity import register_audit_scope
         from accounts.policy_changes import register_impact
         from accounts.registry import on_person_changed
         from portal.celery import add_schedule, crontab
@@ -14,11 +15,12 @@ class PoolingConfig(AppConfig):
         from portal.counter import register_person_section
         from portal.dashboard import register_section
 
-        from . import changes, dashboard, lifecycle, proposals
+        from . import changes, dashboard, lifecycle, proposals, record
         from .policy_impact import binding_impacts
 
         on_person_changed(_registry_listener)
         register_impact(binding_impacts)
+        register_audit_scope(record.binding_scope)
         add_schedule("pooling-expire-requests", "pooling.tasks.expire_pending_bindings_task", 300.0)
         add_schedule("pooling-remind-requests", "pooling.tasks.remind_pending_bindings_task", 3600.0)
         add_schedule("pooling-end-dates", "pooling.tasks.end_dates_task", crontab(hour=1, minute=5))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import record, views
 
 app_name = "pooling"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("guides/premium/<slug:channel>/", views.guide, {"purpose": "premium"}, name="premium-guide"),
     path("how-to/", views.how_to, name="how-to"),
     path("questions/", views.faq, name="faq"),
+    path("record/", record.record_view, name="record"),
 ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, Role, SpendingCategory, User
+from portal import ratelimits
 
 from . import changes, common, eligibility, proposals
 from .common import By, PoolingError
@@ -454,6 +455,10 @@ def checker(request: HttpRequest) -> HttpResponse:
     answer = None
     guide = None
     my_region = None
+    if form.is_bound:
+        wait = ratelimits.hit(request, "checker_per_ip", ratelimits.client_address(request))
+        if wait is not None:
+            return ratelimits.too_many(request, wait, _("Many questions have been asked from this connection."))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         today = timezone.localdate()

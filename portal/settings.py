@@ -353,6 +353,40 @@ DEFAULT_FROM_EMAIL = os.environ.get("PORTAL_EMAIL_FROM", "noreply@family-pooling
 OTP_VALID_SECONDS = 10 * 60
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = 60
+# Codes and notices texted per person and per phone number in 24 hours.
+OTP_PER_DAY = envint("PORTAL_CODES_PER_DAY", 5)
+# Sign-up and password-reset answers take at least this long whatever the case (no timing oracle).
+ENUMERATION_FLOOR_SECONDS = envint("PORTAL_ENUMERATION_FLOOR_MS", 300) / 1000
+# How long a "confirm with your password" step stays valid (paying a premium, changing channels).
+REAUTH_SECONDS = envint("PORTAL_REAUTH_SECONDS", 5 * 60)
+
+# Cache: Redis in production (rate-limit counters shared by every process), local memory otherwise.
+if REDIS_URL and not TESTING:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}}
+# (django_ratelimit is used as a library, not an installed app: its system checks would call Django's
+# own RedisCache unsupported and local memory unshared, which is the intent without Redis.)
+RATELIMIT_USE_CACHE = "default"
+# If the cache (Redis) is down, let requests through rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = True
+# Rates ("count/period", period s, m, h or d); an empty value switches a limit off. Only POSTs,
+# code sending and API calls count, never plain page views.
+RATE_LIMITS = {
+    "code_per_id": f"{OTP_PER_DAY}/d" if OTP_PER_DAY > 0 else "",
+    "code_per_ip": os.environ.get("PORTAL_RATE_CODES_PER_IP", "30/h"),
+    "login_per_ip": os.environ.get("PORTAL_RATE_LOGIN_PER_IP", "60/m"),
+    "checker_per_ip": os.environ.get("PORTAL_RATE_CHECKER_PER_IP", "60/m"),
+    "api_per_institution": os.environ.get("PORTAL_RATE_API_PER_INSTITUTION", "6000/m"),
+    "reauth_per_user": os.environ.get("PORTAL_RATE_REAUTH_PER_USER", "10/h"),
+}
 
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 

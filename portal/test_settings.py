@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("PORTAL_CELERY_EAGER", "1")
 os.environ.setdefault("PORTAL_SMS_SENDER", "accounts.channels.MemorySender")
 os.environ.setdefault("PORTAL_EMAIL_SENDER", "accounts.channels.MemorySender")
+os.environ.setdefault("PORTAL_ENUMERATION_FLOOR_MS", "20")  # tests that measure it set their own
 
 from .settings import *  # noqa: E402,F403
 

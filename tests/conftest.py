@@ -114,6 +114,16 @@ def _fresh_policy_cache() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_outbox() -> Any:
     channels.outbox.clear()
     yield

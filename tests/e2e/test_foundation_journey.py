@@ -235,7 +235,9 @@ def test_it_signs_up_logs_in_and_switches_to_large_text_and_english(live_server,
     page.fill("#id_id_number", person.id_number.lower())
     page.click("main [type=submit]")
     page.wait_for_url("**/accounts/signup/verify/")
-    assert "139****0011" in page.inner_text("main")
+    # The same words whatever the case (no enumeration): not even the masked number.
+    assert "6 位验证码已发送到您参保登记的手机号码" in page.inner_text("main")
+    assert "139****0011" not in page.inner_text("main")
     assert_accessible_basics(w, "the code page")
     w.shot("03-signup-code")
 

@@ -18,6 +18,7 @@ from pooling.premium_only import add_premium_only
 from tests.conftest import HAIKOU, make_person
 
 from .conftest import Api, bind, credit, voucher_for
+from .test_premiums import confirm_password
 
 pytestmark = pytest.mark.django_db
 NANJING = "320100"
@@ -37,6 +38,7 @@ def test_a_confirmation_page_comes_before_the_money_moves(client, holder, mother
     credit(holder, 100_000)
     bind(holder, mother)
     client.force_login(holder.user)
+    confirm_password(client)  # paying asks for the password again first
     page = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year()})
     html = page.content.decode()
     assert "Confirm the premium payment" in html and "李秀英" in html and str(premium_year()) in html

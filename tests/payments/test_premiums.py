@@ -19,6 +19,13 @@ from .conftest import bind, credit
 pytestmark = pytest.mark.django_db
 
 
+def confirm_password(client) -> None:
+    """Paying a premium asks for the password again (valid a few minutes)."""
+    from tests.conftest import PASSWORD
+
+    assert client.post("/accounts/confirm/", {"password": PASSWORD}).status_code == 302
+
+
 @pytest.fixture
 def haikou_premium(db):
     RegionPolicy.objects.create(region_id="460100", effective_from=datetime.date(2021, 1, 1), resident_premium_fen=38_000)
@@ -30,6 +37,7 @@ def test_a_holder_pays_a_bound_relatives_premium_and_gets_a_receipt(client, hold
     client.force_login(holder.user)
     page = client.get("/payments/premiums/")
     assert "李秀英" in page.content.decode() and "¥380.00" in page.content.decode()
+    confirm_password(client)
     confirm = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year()})
     assert ledger.balance_of(holder) == 100_000  # nothing moves before the holder confirms
     response = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year(),
@@ -87,6 +95,7 @@ def test_a_low_balance_is_explained_and_nothing_moves(client, holder, mother, ha
     credit(holder, 10_000)
     bind(holder, mother, "parent")
     client.force_login(holder.user)
+    confirm_password(client)
     response = client.post("/payments/premiums/pay/", {"relative": mother.pk, "year": premium_year()}, follow=True)
     assert "balance is too low" in response.content.decode()
     assert ledger.balance_of(holder) == 10_000

@@ -13,6 +13,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from accounts.idnumbers import mask_address
 from accounts.models import Delivery, Notification, User
 from accounts.tasks import relay_outbox_task
 from payments import ledger
@@ -91,9 +92,10 @@ def test_it_delivers_every_notification_once_after_redis_comes_back(
         worker.stop()
         redis.stop()
 
-    sent = read_log(log)
+    sent = [(mask_address("email" if "@" in address else "sms", address), subject, body)
+            for address, subject, body in read_log(log)]
     assert len(sent) > sent_while_down
-    expected = Counter(
+    expected = Counter(  # deliveries keep only a masked address
         (d.address, d.notification.subject, d.notification.body)
         for d in Delivery.objects.select_related("notification").filter(sent_at__isnull=False)
     )

@@ -1,0 +1,115 @@
+"""The authorisation record (授权记录): every binding a person was ever part of, holder or
+relative, with every event of it from the audit trail; filterable and printable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts import activity
+from accounts.models import AuditEvent, InsuredPerson, User
+
+from .models import Binding
+
+BINDING_LABEL = Binding._meta.label
+
+# The event types one can filter by (the audit action without "pooling.").
+EVENT_TYPES = (
+    "proposed", "pledged", "confirmation_requested", "consented", "declined", "cancelled", "expired", "limits_set",
+    "paused", "resumed", "end_date_set", "unbound", "ended", "undone", "suspended", "unsuspended", "reviewed",
+)
+
+
+def bindings_of(person: InsuredPerson) -> Any:
+    return Binding.objects.filter(Q(holder=person) | Q(beneficiary=person))
+
+
+def binding_scope(person: InsuredPerson) -> Q:
+    """Audit rows about any binding of the person (for "who saw or changed my information")."""
+    ids = [str(pk) for pk in bindings_of(person).values_list("pk", flat=True)]
+    return Q(object_type=BINDING_LABEL, object_id__in=ids) if ids else Q(pk__in=[])
+
+
+@dataclass
+class BindingRecord:
+    binding: Binding
+    i_am_holder: bool
+    other: InsuredPerson
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _yuan(fen: Any) -> str:
+    return f"{fen / 100:.2f}" if isinstance(fen, int) else _("no limit")
+
+
+def _detail(event: AuditEvent) -> str:
+    after = event.after or {}
+    if event.action == "pooling.limits_set":
+        return _("per payment %(p)s, per month %(m)s, per year %(y)s (yuan)") % {
+            "p": _yuan(after.get("per_payment_cap_fen")), "m": _yuan(after.get("monthly_cap_fen")),
+            "y": _yuan(after.get("annual_cap_fen")),
+        }
+    if event.action == "pooling.end_date_set":
+        return after.get("end_date") or _("no end date")
+    return event.note if event.channel != "system" else ""
+
+
+def authorisation_record(person: InsuredPerson, relative: int | None = None, event_type: str = "") -> list[BindingRecord]:
+    bindings = bindings_of(person).select_related("holder", "beneficiary").order_by("-created_at", "-id")
+    if relative:
+        bindings = bindings.filter(Q(holder_id=relative) | Q(beneficiary_id=relative))
+    records = {
+        str(b.pk): BindingRecord(b, b.holder_id == person.pk, b.beneficiary if b.holder_id == person.pk else b.holder)
+        for b in bindings
+    }
+    events = AuditEvent.objects.filter(object_type=BINDING_LABEL, object_id__in=list(records))
+    if event_type:
+        events = events.filter(action=f"pooling.{event_type}")
+    for event in events.select_related("actor", "actor__office", "actor__person", "on_behalf_of").order_by("created_at", "id"):
+        records[event.object_id].events.append({
+            "at": event.created_at,
+            "type": event.action.removeprefix("pooling."),
+            "what": str(activity.ACTION_LABELS.get(event.action, event.action)),
+            "who": activity.who_label(event, person),
+            "channel": activity.row_of(event, person).channel,
+            "on_behalf": activity.behalf_label(event, person),
+            "detail": _detail(event),
+        })
+    result = list(records.values())
+    if event_type:
+        result = [r for r in result if r.events]
+    return result
+
+
+def counterparts(person: InsuredPerson) -> list[InsuredPerson]:
+    seen: dict[int, InsuredPerson] = {}
+    for b in bindings_of(person).select_related("holder", "beneficiary"):
+        other = b.beneficiary if b.holder_id == person.pk else b.holder
+        seen.setdefault(other.pk, other)
+    return sorted(seen.values(), key=lambda p: p.pk)
+
+
+@login_required
+def record_view(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.person_id:
+        return redirect("portal:dashboard")
+    person = user.person
+    assert person is not None
+    others = counterparts(person)
+    raw = request.GET.get("relative", "")
+    relative = int(raw) if raw.isdigit() and any(o.pk == int(raw) for o in others) else None
+    event_type = request.GET.get("event", "")
+    event_type = event_type if event_type in EVENT_TYPES else ""
+    return render(request, "pooling/record.html", {
+        "records": authorisation_record(person, relative, event_type),
+        "others": others, "relative": relative, "event_type": event_type,
+        "event_types": [(t, activity.ACTION_LABELS.get(f"pooling.{t}", t)) for t in EVENT_TYPES],
+        "person": person,
+    })
