@@ -39,7 +39,22 @@ own retry). Whole script bounded to < 8 minutes; the namespaces, the bridge, the
 servers and every process are removed on exit, also on failure or Ctrl-C.
 
 Results (run of 2026-11-30, 2-core machine shared with other work, 2,000 holders, chunks of 100):
-    (filled in below from the run)
+    == statements
+      accounts in the run 2,004; statements 2,004 (2,004 distinct accounts); chunks {'done': 21} of 21; chunk attempts 22 (max 2 on one chunk)
+      chunks done again after the crash (number, attempts): [(4, 2)]
+      a worker host was SIGKILLed mid-chunk; its chunk came back by the broker redelivery after the visibility timeout
+
+    == payments (settlement API through the proxy, Idempotency-Key, retried with the same key)
+      answered 201: 1,001; refused 4xx: 0; never answered 201 after retries: 0
+      201 answers missing in the database: 0; references paid twice: 0; paid without a 201 answer: 0; ledger invariant violations: 0
+
+    == web1 SIGKILLed under load (proxy: health check /healthz every 1 s, fall 2; retries 2 with redispatch)
+      before the kill: 0 errors in 367 first tries
+      first 5 s after the kill: 0 errors in 80 first tries (0.0%)
+      whole time web1 was down (41 s): 0 errors in 634 first tries (0.00%); errors = 5xx or no answer, before the client's own retry
+      proxy: [WARNING]  (29491) : Server web/web1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 1 active and 0 backup servers
+
+    whole script: 320 s; OK
 """
 
 from __future__ import annotations
