@@ -1,6 +1,7 @@
 """The portal on several machines: network namespaces, a proxy, crashes, and what survives.
 
     sudo .venv/bin/python bench/cluster.py [--holders 2000] [--chunk-size 100] [--clients 4]
+                                           [--rate 20] [--payments 1000]
 
 Needs root (namespaces, veth pairs, a bridge); installs haproxy from Debian when missing.
 Everything stays on this machine: a bridge ``pclbr0`` with 10.231.0.1/24 in the root
@@ -16,7 +17,9 @@ namespace, and one namespace per host, each joined to the bridge by a veth pair:
 
 The portal is prepared as .ci/production.sh does (migrate, collectstatic, load_demo for an API
 key, manage.py issue_voucher), then bench/cluster_seed.py loads --holders holders with ledger
-entries in the previous month and one e-voucher each. Broker limits are set low for the run:
+entries in the month two months back (load_demo already made last month's statements of its
+own people) and issues e-vouchers to the first --payments of them. Text messages and e-mails
+go to accounts.channels.MemorySender. Broker limits are set low for the run:
 PORTAL_CELERY_VISIBILITY_TIMEOUT=60 > PORTAL_CELERY_TIME_LIMIT=45 > soft limit 30.
 
 The run: --clients threads pay settlements through the proxy (each with its own
@@ -24,7 +27,8 @@ Idempotency-Key; a failed call is retried with the same key, as the API asks of 
 `manage.py generate_statements --month YYYY-MM --chunk-size N` runs on the beat host. Each chunk
 holds its transaction 1 s longer than its work (PORTAL_TEST_STATEMENT_CHUNK_PAUSE=1, the
 fault-injection hook of the crash tests) so the run lasts long enough to be hit. Once a few
-chunks are done, every process of worker1 is SIGKILLed (mid-chunk); a few seconds later every
+chunks are done and worker1 is seen inside a chunk's transaction (pg_stat_activity, by its
+address), every process of worker1 is SIGKILLed; a few seconds later every
 process of web1 is SIGKILLed under payment load. Then it waits (bounded) for the statement run
 to finish: the killed chunk's message comes back from Redis after the visibility timeout; if it
 does not, the script runs the beat's periodic sweep task once
@@ -37,6 +41,12 @@ answered 201 exists exactly once, no reference is paid twice, no payment without
 the error rate of the proxy's answers while web1 was down (first tries, before the client's
 own retry). Whole script bounded to < 8 minutes; the namespaces, the bridge, the throwaway
 servers and every process are removed on exit, also on failure or Ctrl-C.
+
+Zero errors while web1 is down come from the proxy: a refused connection or an empty answer
+(a request web1 was serving when it died) is retried on web2 (``retry-on``, ``redispatch``),
+which is safe for payments only because each carries its Idempotency-Key. Chunks took ~5 s
+each (100 accounts + 1 s pause, plus 100 statement notices delivered by the same workers)
+because the machine was shared (load average ~13 on 2 cores).
 
 Results (run of 2026-11-30, 2-core machine shared with other work, 2,000 holders, chunks of 100):
     == statements
@@ -230,6 +240,7 @@ def start_infra(work: Path) -> None:
 HAPROXY_CFG = """
 global
     maxconn 512
+    stats socket {sock} mode 600 level admin
 defaults
     mode http
     timeout connect 2s
@@ -395,7 +406,7 @@ def main() -> int:  # noqa: C901, PLR0915
     log("migrated, collectstatic, load_demo done")
 
     logs = work / "logs"
-    (work / "haproxy.cfg").write_text(HAPROXY_CFG.format(proxy=HOSTS["proxy"], web1=HOSTS["web1"], web2=HOSTS["web2"], port=WEB_PORT))
+    (work / "haproxy.cfg").write_text(HAPROXY_CFG.format(sock=work / "haproxy.sock", proxy=HOSTS["proxy"], web1=HOSTS["web1"], web2=HOSTS["web2"], port=WEB_PORT))
     start("proxy", ["haproxy", "-f", str(work / "haproxy.cfg"), "-db"], env, logs / "proxy.log")
     for web in ("web1", "web2"):
         start(web, [str(VENV / "gunicorn"), "portal.wsgi", "-b", f"{HOSTS[web]}:{WEB_PORT}", "-w", "2", "--timeout", "30"],
@@ -529,6 +540,26 @@ def main() -> int:  # noqa: C901, PLR0915
     print(f"  first 5 s after the kill: {first_err} errors in {first_n} first tries ({100 * first_err / max(1, first_n):.1f}%)")
     print(f"  whole time web1 was down ({load_end - web_killed:.0f} s): {down_err} errors in {down_n} first tries "
           f"({100 * down_err / max(1, down_n):.2f}%); errors = 5xx or no answer, before the client's own retry")
+    try:
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as stats_socket:
+            stats_socket.settimeout(5)
+            stats_socket.connect(str(work / "haproxy.sock"))
+            stats_socket.sendall(b"show stat\n")
+            raw = b""
+            while chunk := stats_socket.recv(65536):
+                raw += chunk
+        rows = [line.split(",") for line in raw.decode().splitlines() if line.strip()]
+        header = [h.lstrip("# ") for h in rows[0]]
+        for row in rows[1:]:
+            stat = dict(zip(header, row, strict=False))
+            if stat.get("pxname") == "web" and stat.get("svname") in ("web1", "web2", "BACKEND"):
+                print(f"  proxy {stat['svname']}: {stat.get('stot')} requests sent, {stat.get('econ')} connection errors, "
+                      f"{stat.get('eresp')} response errors, {stat.get('wretr')} retried, {stat.get('wredis')} redispatched, "
+                      f"status {stat.get('status')}")
+    except Exception as exc:  # the figures above do not depend on it
+        print(f"  (proxy statistics unavailable: {exc})")
     down_lines = [line for line in (logs / "proxy.log").read_text(errors="replace").splitlines() if "DOWN" in line]
     if down_lines:
         print(f"  proxy: {down_lines[0].strip()[:160]}")
