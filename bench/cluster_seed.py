@@ -3,11 +3,11 @@
     python bench/cluster_seed.py HOLDERS VOUCHERS VOUCHERS_FILE
 
 Loads HOLDERS holders with their personal accounts and about ten ledger entries each in the
-month two months back (last month's statements of the demo people
-are made by load_demo already) (credits, payments, a refund, a premium; the loader of
-bench/statements.py, through the ledger triggers), then issues one e-voucher to each of the first VOUCHERS holders with
-the portal's own service (payments.vouchers.issue_voucher, as `manage.py issue_voucher` does,
-but in one process) and writes the codes, one a line, to VOUCHERS_FILE. Prints the month.
+month two months back (credits, payments, a refund, a premium; the loader of bench/statements.py,
+through the ledger triggers; last month's statements of the demo people are already made by
+load_demo). Then issues e-vouchers to the first VOUCHERS holders with the portal's own service
+(payments.vouchers.issue_voucher, as `manage.py issue_voucher` does, but in one process), writes
+the codes, one a line, to VOUCHERS_FILE, and prints the month (YYYY-MM).
 """
 
 from __future__ import annotations
