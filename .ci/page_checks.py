@@ -62,7 +62,7 @@ def main() -> int:
             for language, age in VARIANTS:
                 # bypass_csp: axe is injected as a script the portal's CSP rightly does not allow.
                 context = browser.new_context(bypass_csp=True, locale="zh-CN" if language == "zh-hans" else "en-GB")
-                context.add_cookies([{**c, "url": base} for c in cookies if c["name"] not in ("django_language", "age_friendly")]
+                context.add_cookies([{"name": c["name"], "value": c["value"], "url": base} for c in cookies if c["name"] not in ("django_language", "age_friendly")]
                                     + [{"name": "django_language", "value": language, "url": base},
                                        {"name": "age_friendly", "value": age, "url": base}])
                 page = context.new_page()

@@ -40,7 +40,7 @@ class FindByIdForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, prefix="by_id", **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_id")
 
 
 class FindByNameForm(forms.Form):
@@ -52,7 +52,7 @@ class FindByNameForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, prefix="by_name", **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_name")
 
     def clean_birth_date(self) -> datetime.date:
         value = self.cleaned_data["birth_date"]
@@ -69,7 +69,7 @@ class FindByPhoneForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, prefix="by_phone", **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_phone")
 
     def clean_phone(self) -> str:
         from accounts.models import normalize_phone
