@@ -10,10 +10,11 @@ default, emptied before and after). locust (headless, in its own process on the 
 then runs, in turn, within ``--seconds``:
 
   1. the realistic mix (half the time): citizens (the holder and his mother, in turn) log in
-     and open the dashboard, the e-voucher, the spending page and its CSV, the premium payment
+     (two new users a second) and open the dashboard, the e-voucher, the spending page and its CSV, the premium payment
      page, the statement list, a statement and its PDF, with 0.5-2 s of thinking between
      pages; one user in eight is an institution posting settlements through the API;
-  2. capacity, one sixth of the time each, without thinking: the bench-only 20-row table view
+  2. capacity, one sixth of the time each, without thinking, already logged in (sessions made
+     directly, so that password hashing is not what is measured): the bench-only 20-row table view
      (bench/urls.py; one SELECT, a template table), the dashboard, the spending page.
 
 It prints throughput, p50/p99 per page and the error rate of the mix, and the capacity of the
@@ -147,28 +148,37 @@ if HttpUser is not None and DATA:
                 if answer.status_code == 409:
                     answer.success()
 
+    def use_session(user: HttpUser) -> None:
+        cookie = SEED["sessions"][random.randrange(len(SEED["sessions"]))]
+        user.client.cookies.set(cookie["name"], cookie["value"])
+
+    def page(user: HttpUser, path: str, name: str) -> None:
+        with user.client.get(path, name=name, allow_redirects=False, catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"{path} answered {answer.status_code}")
+
     class Table(HttpUser):  # type: ignore[valid-type,misc]
         wait_time = constant(0)
 
         @task
         def table(self) -> None:
-            self.client.get("/bench/table", name="table view")
+            page(self, "/bench/table", "table view")
 
     class Dashboard(HttpUser):  # type: ignore[valid-type,misc]
         wait_time = constant(0)
-        on_start = log_in
+        on_start = use_session
 
         @task
         def dashboard(self) -> None:
-            self.client.get("/dashboard/", name="dashboard")
+            page(self, "/dashboard/", "dashboard")
 
     class Spending(HttpUser):  # type: ignore[valid-type,misc]
         wait_time = constant(0)
-        on_start = log_in
+        on_start = use_session
 
         @task
         def spending(self) -> None:
-            self.client.get("/payments/spending/", name="spending")
+            page(self, "/payments/spending/", "spending")
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -222,7 +232,30 @@ def seed() -> dict:
     with __import__("psycopg").connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return {"citizens": [holder_id, mother_id], "password": password.group(1) if password else "",
-            "key": key, "vouchers": codes}
+            "key": key, "vouchers": codes, "sessions": sessions([holder_id, mother_id], 64)}
+
+
+def sessions(usernames: list[str], n: int) -> list[dict]:
+    """Logged-in sessions made directly, so the capacity runs do not measure password hashing."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from accounts.models import User
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    users = [User.objects.get(username=name) for name in usernames]
+    made = []
+    for i in range(n):
+        user = users[i % len(users)]
+        session = store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "accounts.backends.IdentifierBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        made.append({"name": settings.SESSION_COOKIE_NAME, "value": session.session_key})
+    return made
 
 
 def start(work: Path) -> list[subprocess.Popen]:
@@ -248,11 +281,26 @@ def start(work: Path) -> list[subprocess.Popen]:
     raise SystemExit("the portal did not become ready")
 
 
-def run_locust(work: Path, classes: list[str], users: int, seconds: int, label: str) -> list[dict]:
+def wait_idle() -> None:
+    """Until the server answers /readyz quickly: the last run's queued requests are done."""
+    for _ in range(120):
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=30):  # noqa: S310
+                pass
+        except OSError:
+            pass
+        if time.monotonic() - started < 0.5:
+            return
+        time.sleep(1)
+
+
+def run_locust(work: Path, classes: list[str], users: int, seconds: int, label: str, rate: int = 0) -> list[dict]:
+    wait_idle()
     prefix = work / label
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "locust"), "-f", __file__, "--headless", "-u", str(users),
-         "-r", str(users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{PORT}", "--csv", str(prefix),
+         "-r", str(rate or users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{PORT}", "--csv", str(prefix),
          "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0", *classes],
         cwd=ROOT, env={**os.environ, **ENV, "BENCH_LOAD_DATA": str(work / "seed.json")}, check=True,
         stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"))  # noqa: SIM115
@@ -274,7 +322,7 @@ def main() -> int:
     (work / "seed.json").write_text(json.dumps(seed()), encoding="utf-8")
     processes = start(work)
     try:
-        mix = run_locust(work, ["Citizen", "Institution"], args.users, args.seconds // 2, "mix")
+        mix = run_locust(work, ["Citizen", "Institution"], args.users, args.seconds // 2, "mix", rate=2)
         part = max(args.seconds // 6, 5)
         capacity = {label: run_locust(work, [cls], args.users, part, label)
                     for label, cls in (("table view", "Table"), ("dashboard", "Dashboard"), ("spending", "Spending"))}
