@@ -78,11 +78,14 @@ def main() -> int:
                         if violation.get("impact") not in FAILING:
                             continue
                         key = (violation["id"], violation["impact"])
+                        if key not in found:  # as soon as seen: a long run shows its findings early
+                            print(f"  first {violation['impact']} {violation['id']}: {persona} {language} "
+                                  f"age={age} {path}", flush=True)
                         found.setdefault(key, violation)
                         where[key].add(f"{persona} {language} age={age} {path} :: "
                                        + ", ".join(" ".join(n["target"]) for n in violation["nodes"][:3]))
                 context.close()
-            print(f"{persona:10} {len(paths)} pages x {len(VARIANTS)} variants checked")
+                print(f"{persona:10} {language:7} age={age}: {len(paths)} pages checked", flush=True)
         browser.close()
     print(f"\naxe-core: {checked} page views; {len(found)} serious or critical rules violated")
     for (rule, impact), violation in sorted(found.items(), key=lambda item: (item[0][1] != "critical", item[0][0])):
