@@ -232,10 +232,10 @@ def seed() -> dict:
     with __import__("psycopg").connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return {"citizens": [holder_id, mother_id], "password": password.group(1) if password else "",
-            "key": key, "vouchers": codes, "sessions": sessions([holder_id, mother_id], 64)}
+            "key": key, "vouchers": codes, "sessions": sessions(["张伟", "李秀英"], 64)}
 
 
-def sessions(usernames: list[str], n: int) -> list[dict]:
+def sessions(names: list[str], n: int) -> list[dict]:
     """Logged-in sessions made directly, so the capacity runs do not measure password hashing."""
     from importlib import import_module
 
@@ -245,7 +245,7 @@ def sessions(usernames: list[str], n: int) -> list[dict]:
     from accounts.models import User
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    users = [User.objects.get(username=name) for name in usernames]
+    users = [User.objects.get(person__name=name) for name in names]
     made = []
     for i in range(n):
         user = users[i % len(users)]
