@@ -1,12 +1,15 @@
 """Crawl a running portal as each persona and call the settlement API; fail on any 5xx or bad asset.
 
-Usage: crawl.py BASE_URL CREDENTIALS.json
+Usage: crawl.py BASE_URL CREDENTIALS.json [OUT_DIR]
 CREDENTIALS.json: {"personas": {"holder": {"username": ..., "password": ...}, ...},
                    "api_key": "...", "voucher": "..."}
 Only GET requests are made after logging in (and the API's documented POSTs), so the crawl
 changes nothing a citizen would notice. Every static asset the pages reference is fetched with
 Accept-Encoding and must answer 200, compressed (text types), with far-future caching.
-Prints every URL it visited with its status. Standard library only.
+Prints every URL it visited with its status. Staff personas give a "totp_key" (hex): after the
+password the crawl answers the second-factor step with the current code (django_otp.oath, so run
+it with the portal's virtualenv). With OUT_DIR, each persona's 200 HTML pages, their list and
+its session cookies are saved there for .ci/page_checks.py.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import urllib.request
 import uuid
 from collections import deque
 from html.parser import HTMLParser
+from pathlib import Path
 
 MAX_PAGES_PER_PERSONA = 250
 SKIP = re.compile(r"/logout|/admin/logout|/jsi18n/|/accounts/session/extend/")
@@ -68,7 +72,7 @@ class Browser:
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
 
-    def login(self, username: str, password: str, path: str = "/accounts/login/") -> None:
+    def login(self, username: str, password: str, path: str = "/accounts/login/", totp_key: str = "") -> None:
         status, _, body = self.request(path)
         parser = Links()
         parser.feed(body.decode("utf-8", "replace"))
@@ -78,9 +82,30 @@ class Browser:
                                                        "Referer": self.base + path})
         if status != 302:
             raise SystemExit(f"log-in as {username[:4]}… failed with {status}")
+        if totp_key:
+            self.second_factor(username, totp_key)
+
+    def second_factor(self, username: str, totp_key: str) -> None:
+        """The staff code step: a TOTP code from the device production.sh gave the demo user."""
+        from django_otp.oath import totp  # the portal's own virtualenv runs this script
+
+        path = "/accounts/second-factor/"
+        status, _, body = self.request(path)
+        parser = Links()
+        parser.feed(body.decode("utf-8", "replace"))
+        if status != 200 or not parser.csrf:
+            raise SystemExit(f"the second-factor step for {username[:4]}… answered {status}")
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": parser.csrf,
+                                       "code": f"{totp(bytes.fromhex(totp_key)):06d}"}).encode()
+        status, _, _ = self.request(path, form, {"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Referer": self.base + path})
+        if status != 302:
+            raise SystemExit(f"the second factor for {username[:4]}… failed with {status}")
 
 
-def crawl(name: str, browser: Browser, starts: list[str], failures: list[str], assets: set[str]) -> int:
+def crawl(name: str, browser: Browser, starts: list[str], failures: list[str], assets: set[str],
+          pages: list[tuple[str, bytes]]) -> int:
+    """Visit what the persona reaches; append (path, body) of every HTML page that answered 200."""
     seen: set[str] = set()
     queue = deque(starts)
     visited = 0
@@ -100,6 +125,8 @@ def crawl(name: str, browser: Browser, starts: list[str], failures: list[str], a
             continue
         if "text/html" not in headers.get("Content-Type", ""):
             continue
+        if status == 200:
+            pages.append((path, body))
         parser = Links()
         parser.feed(body.decode("utf-8", "replace"))
         for href in parser.pages:
@@ -183,8 +210,24 @@ STARTS = {
 }
 
 
+# What each staff persona must really reach (not only the log-in or code page).
+MUST_REACH = {"admin": re.compile(r"^/admin/(?!login/)"), "counter": re.compile(r"^/counter/")}
+
+
+def save(out: Path, name: str, browser: Browser, pages: list[tuple[str, bytes]]) -> None:
+    """For .ci/page_checks.py: the persona's pages (one path a line), their HTML, its cookies."""
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pages.txt").write_text("".join(f"{path}\n" for path, _ in pages), encoding="utf-8")
+    for number, (_, body) in enumerate(pages):
+        (folder / f"{number:04d}.html").write_bytes(body)
+    cookies = [{"name": c.name, "value": c.value, "path": c.path or "/"} for c in browser.jar]
+    (folder / "cookies.json").write_text(json.dumps(cookies), encoding="utf-8")
+
+
 def main() -> int:
     base, credentials_file = sys.argv[1], sys.argv[2]
+    out = Path(sys.argv[3]) if len(sys.argv) > 3 else None
     with open(credentials_file, encoding="utf-8") as handle:
         credentials = json.load(handle)
     failures: list[str] = []
@@ -194,8 +237,14 @@ def main() -> int:
         browser = Browser(base)
         who = credentials["personas"].get(name)
         if who:
-            browser.login(who["username"], who["password"], who.get("login_path", "/accounts/login/"))
-        total += crawl(name, browser, starts, failures, assets)
+            browser.login(who["username"], who["password"], who.get("login_path", "/accounts/login/"),
+                          who.get("totp_key", ""))
+        pages: list[tuple[str, bytes]] = []
+        total += crawl(name, browser, starts, failures, assets, pages)
+        if name in MUST_REACH and not any(MUST_REACH[name].match(path) for path, _ in pages):
+            failures.append(f"{name}: reached no page of its own (only {[p for p, _ in pages][:5]})")
+        if out is not None:
+            save(out, name, browser, pages)
     check_assets(Browser(base), assets, failures)
     call_api(base, credentials["api_key"], credentials["voucher"], failures)
     print(f"\ncrawled {total} pages and {len(assets)} static assets as {len(STARTS)} personas; "

@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 PORT=${PRODUCTION_PORT:-8090}
 WORK=$(mktemp -d /tmp/portal-production.XXXXXX)
-DB=portal_production_ci
+DB=${PRODUCTION_DB:-portal_production_ci}
+REDIS_DB=${PRODUCTION_REDIS_DB:-9}
 export DJANGO_SETTINGS_MODULE=portal.settings
 export DJANGO_DEBUG=0 DJANGO_HTTPS=0 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
 export DJANGO_SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(60))')"
 export PORTAL_FIELD_ENCRYPTION_KEY="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
 export PORTAL_LOOKUP_HASH_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-export REDIS_URL="redis://127.0.0.1:6379/9"
+export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
 export DJANGO_STATIC_ROOT="$WORK/static" PORTAL_VAR_DIR="$WORK/var" PORTAL_BASE_URL="http://127.0.0.1:$PORT"
 mkdir -p "$PORTAL_VAR_DIR"
 unset PORTAL_TESTING PORTAL_CELERY_EAGER PORTAL_SMS_SENDER PORTAL_EMAIL_SENDER || true
@@ -30,12 +31,23 @@ trap stop EXIT
 
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
-redis-cli -n 9 flushdb >/dev/null
+redis-cli -n "$REDIS_DB" flushdb >/dev/null
 
 echo "== production: migrate, collectstatic, demo data"
 $PY manage.py migrate --noinput >/dev/null
 $PY manage.py collectstatic --noinput | tail -1
 $PY manage.py load_demo > "$WORK/demo.txt"
+# Staff confirm each log-in with a TOTP code: give the demo staff an authenticator whose secret
+# this script chooses, so the crawl can compute the current code (as their phone would).
+TOTP_KEY="$($PY -c 'import secrets; print(secrets.token_hex(20))')"
+$PY manage.py shell -c "
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from accounts.models import User
+for name in ('admin', 'counter'):
+    user = User.objects.get(username=name)
+    TOTPDevice.objects.filter(user=user).delete()
+    TOTPDevice.objects.create(user=user, name='authenticator', key='$TOTP_KEY', confirmed=True)
+"
 
 echo "== production: gunicorn (DJANGO_DEBUG=0), Celery worker and beat"
 .venv/bin/gunicorn portal.wsgi -b "127.0.0.1:$PORT" -w 2 --timeout 60 > "$WORK/web.log" 2>&1 &
@@ -73,15 +85,21 @@ cat > "$WORK/credentials.json" <<JSON
 {"personas": {
   "holder": {"username": "$HOLDER_ID", "password": "$PASSWORD"},
   "relative": {"username": "$MOTHER_ID", "password": "$PASSWORD"},
-  "counter": {"username": "counter", "password": "$PASSWORD"},
-  "admin": {"username": "admin", "password": "$PASSWORD", "login_path": "/admin/login/"}},
+  "counter": {"username": "counter", "password": "$PASSWORD", "totp_key": "$TOTP_KEY"},
+  "admin": {"username": "admin", "password": "$PASSWORD", "login_path": "/admin/login/", "totp_key": "$TOTP_KEY"}},
  "api_key": "$API_KEY", "voucher": "$VOUCHER"}
 JSON
 
 echo "== production: crawl as every persona, static assets, settlement API"
 status=0
-$PY .ci/crawl.py "http://127.0.0.1:$PORT" "$WORK/credentials.json" > "$WORK/crawl.txt" || status=$?
+$PY .ci/crawl.py "http://127.0.0.1:$PORT" "$WORK/credentials.json" "$WORK/pages" > "$WORK/crawl.txt" || status=$?
 cat "$WORK/crawl.txt"
+# Off by default: today they report 148 Nu errors and serious axe findings in Django admin's own
+# widgets and take ~40 minutes here (issue 15 item 2 is open). PRODUCTION_PAGE_CHECKS=1 runs them.
+if [ "${PRODUCTION_PAGE_CHECKS:-0}" = 1 ]; then
+  echo "== production: page checks (axe-core in Chromium, Nu HTML checker) on the crawled pages"
+  PY="$PY" .ci/page_checks.sh "http://127.0.0.1:$PORT" "$WORK/pages" || status=1
+fi
 for pid in "${pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { echo "a production process died:"; tail -20 "$WORK"/*.log; status=1; }
 done

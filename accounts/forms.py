@@ -15,7 +15,8 @@ from .idnumbers import validate_id_number
 from .models import User
 
 
-def _helper(submit_label: Any, form_id: str = "") -> FormHelper:
+def _helper(submit_label: Any, form_id: str = "", submit_id: str = "") -> FormHelper:
+    """submit_id: the button's id where one page shows several of these forms (ids are unique)."""
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
@@ -23,7 +24,8 @@ def _helper(submit_label: Any, form_id: str = "") -> FormHelper:
     helper.render_unmentioned_fields = True
     if form_id:
         helper.form_id = form_id
-    helper.add_input(Submit("submit", submit_label, css_class="btn-primary btn-lg"))
+    extra = {"css_id": submit_id} if submit_id else {}
+    helper.add_input(Submit("submit", submit_label, css_class="btn-primary btn-lg", **extra))
     return helper
 
 

@@ -1,7 +1,8 @@
 """The production URLs plus one comparison view for bench/settlement.py (bench settings only).
 
 The comparison view is the one the issue names: one indexed ORM SELECT rendered through a
-template (about 1,700 requests/s with 2 gunicorn workers on this machine).
+template (about 1,700 requests/s with 2 gunicorn workers on this machine); bench/load.py
+compares the citizen pages with a 20-row table view.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,4 +25,18 @@ def one_select(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(TEMPLATE.render({"account": account}, request))
 
 
-urlpatterns = [path("bench/select/<int:pk>", one_select), *portal_urlpatterns]
+TABLE = engines["django"].from_string(
+    "<!doctype html><html lang=\"en\"><title>accounts</title><table><thead><tr><th>Account</th><th>Kind</th>"
+    "<th>Balance</th></tr></thead><tbody>{% for account in accounts %}<tr><td>{{ account.pk }}</td>"
+    "<td>{{ account.get_kind_display }}</td><td>{{ account.balance_fen|money }}</td></tr>{% endfor %}"
+    "</tbody></table>"
+)
+
+
+def table(request: HttpRequest) -> HttpResponse:
+    """bench/load.py's yardstick: a plain view rendering a 20-row table from one SELECT."""
+    accounts = list(LedgerAccount.objects.order_by("pk")[:20])
+    return HttpResponse(TABLE.render({"accounts": accounts}, request))
+
+
+urlpatterns = [path("bench/select/<int:pk>", one_select), path("bench/table", table), *portal_urlpatterns]

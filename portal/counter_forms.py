@@ -41,7 +41,7 @@ class FindByIdForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "by_id")
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_id")
 
 
 class FindByNameForm(forms.Form):
@@ -54,7 +54,7 @@ class FindByNameForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "by_name")
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_name")
 
     def clean_birth_date(self) -> datetime.date:
         value = self.cleaned_data["birth_date"]
@@ -72,7 +72,7 @@ class FindByPhoneForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "by_phone")
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Find"))
+        self.helper = _helper(_("Find"), submit_id="submit-by_phone")
 
     def clean_phone(self) -> str:
         from accounts.models import normalize_phone
