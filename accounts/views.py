@@ -19,6 +19,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portal import ratelimits
@@ -230,6 +231,21 @@ class LoginView(auth_views.LoginView):
         reauth.mark_fresh(self.request)  # the password was just typed
         return response
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.request.GET.get("expired") == "1":
+            from django.conf import settings
+
+            minutes = max(1, round(settings.SESSION_COOKIE_AGE / 60))
+            context["expired_message"] = ngettext(
+                "You were logged out after %(minutes)d minute without activity, to keep your account safe. "
+                "Log in to continue: you will come back to the page you were on.",
+                "You were logged out after %(minutes)d minutes without activity, to keep your account safe. "
+                "Log in to continue: you will come back to the page you were on.",
+                minutes,
+            ) % {"minutes": minutes}
+        return context
+
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
@@ -294,6 +310,14 @@ def _is_local_path(request: HttpRequest, target: str) -> bool:
 def extend_session(request: HttpRequest) -> HttpResponse:
     """Any request renews the session (SESSION_SAVE_EVERY_REQUEST); this one just says so."""
     request.session.modified = True
+    if "application/json" in request.headers.get("Accept", ""):
+        # The page's script asks without reloading, so nothing typed on the page is lost.
+        from django.conf import settings
+        from django.http import JsonResponse
+
+        if not request.user.is_authenticated:
+            return JsonResponse({"ok": False}, status=401)
+        return JsonResponse({"ok": True, "seconds": settings.SESSION_COOKIE_AGE})
     if request.user.is_authenticated:
         messages.success(request, _("You are still logged in."))
     target = request.POST.get("next", "")

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import AuditChannel, InsuredPerson, RegionPolicy, Relationship, Role, SpendingCategory, User
 from portal import ratelimits
@@ -261,8 +261,11 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @citizen_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def pause_all(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        # A confirmation page, not a browser pop-up: it works without JavaScript too.
+        return render(request, "pooling/pause_all.html")
     try:
         paused, _change = changes.pause_all(_me(request), _by(request))
     except PoolingError as error:

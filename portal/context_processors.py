@@ -44,4 +44,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "age_friendly": is_age_friendly(request),
         "session_seconds": settings.SESSION_COOKIE_AGE,
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
+        "session_minutes": max(1, round(settings.SESSION_COOKIE_AGE / 60)),
     }

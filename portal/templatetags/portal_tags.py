@@ -50,3 +50,17 @@ def id_for_viewer(person: Any, user: Any) -> str:
     if user is not None and getattr(user, "person_id", None) == getattr(person, "pk", None):
         return str(person.id_number)
     return mask_id_number(str(getattr(person, "id_number", "")))
+
+
+@register.filter
+def isodatetime(value: Any) -> str:
+    """A valid HTML `datetime` attribute: ISO 8601 to the second, with the offset, no microseconds."""
+    if not value:
+        return ""
+    if hasattr(value, "microsecond"):
+        from django.utils import timezone
+
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        value = value.replace(microsecond=0)
+    return value.isoformat()
