@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -161,7 +161,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
             notify_email=form.cleaned_data["notify_email"],
             email=form.cleaned_data["email"],
         )
-        messages.success(request, _("Your preferences have been saved."))
+        # The confirmation is in the language just chosen (the page after the redirect is in it).
+        with translation.override(user.language or translation.get_language()):
+            messages.success(request, _("Your preferences have been saved."))
         response = redirect("accounts:preferences")
         from django.conf import settings
 
@@ -192,6 +194,17 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponse:
     target = notification.link
     if target and _is_local_path(request, target):
         return HttpResponseRedirect(target)
+    return redirect("accounts:inbox")
+
+
+@login_required
+@require_POST
+def inbox_read_all(request: HttpRequest) -> HttpResponse:
+    """Mark every message of the person as read (a plain form, no script needed)."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.person_id is not None:
+        Notification.objects.filter(person_id=user.person_id, read_at__isnull=True).update(read_at=timezone.now())
+        messages.success(request, _("All messages are marked as read."))
     return redirect("accounts:inbox")
 
 

@@ -249,13 +249,21 @@ def propose_binding(
             link = link_to("pooling:consent-link", token=consent_token(binding))
             # The link alone never answers: the page asks for the code from this same message. The
             # inbox (which staff can see in admin) links to the relative's own logged-in page instead.
+            if has_portal_login(binding.beneficiary):
+                body = _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
+                         "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                         "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
+                         "this code, not even staff.")
+            else:
+                # No portal log-in: never send them to log in; the counter or the hotline instead.
+                body = _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
+                         "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                         "alone does not answer), or visit a medical insurance service counter with your ID card, or "
+                         "call 12393. Never tell anyone this code, not even staff.")
             notify(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
-                _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
-                  "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
-                  "this code, not even staff."),
+                body,
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
                                    "url": absolute(link), "code": code},
                 link=link_to("pooling:answer", pk=binding.pk),
@@ -434,6 +442,13 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
     return True
 
 
+def has_portal_login(person: InsuredPerson) -> bool:
+    """Whether the person has a portal log-in (messages to people without one never say "log in")."""
+    from accounts.models import User
+
+    return User.objects.filter(person_id=person.pk, is_active=True).exists()
+
+
 def consent_token(binding: Binding) -> str:
     """A signed token for the consent link; any change to the binding invalidates it."""
     return signing.dumps({"b": binding.pk, "v": binding.version}, salt=TOKEN_SALT)
@@ -477,6 +492,9 @@ def check_answer_code(binding: Binding, code: str) -> None:
     with transaction.atomic():
         locked = lock_binding(binding.pk)
         if not locked.answer_code_hash or locked.answer_code_attempts >= ANSWER_CODE_ATTEMPTS:
+            if not has_portal_login(locked.beneficiary):
+                raise PoolingError(_("Too many wrong codes. Please visit a medical insurance service counter with "
+                                     "your ID card, or call 12393."), "locked")
             raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
                                "locked")
         if len(code) == 6 and constant_time_compare(locked.answer_code_hash, _code_hash(locked.pk, code)):

@@ -12,7 +12,7 @@ from accounts.models import SpendingCategory
 from portal.templatetags.portal_tags import format_fen
 
 from .models import MonthlyStatement
-from .monthly import month_label, next_month
+from .monthly import month_bounds, month_label, next_month
 
 # SVG geometry (user units; the SVG scales to the page width through its viewBox).
 CHART_WIDTH = 640
@@ -65,6 +65,24 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class LineItem:
+    """One payment from the holder's account in the month (a settlement's share from it)."""
+
+    when: datetime.datetime
+    institution: str
+    category: str
+    person: str
+    amount_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
+class Bureau:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
 class StatementPage:
     statement: MonthlyStatement
     month_label: str
@@ -75,6 +93,8 @@ class StatementPage:
     categories: list[CategoryRow]
     chart: Chart
     chart_summary: str
+    items: list[LineItem]
+    bureau: Bureau
 
 
 def _short(text: str, limit: int = 12) -> str:
@@ -113,6 +133,46 @@ def _chart(people: list[PersonRow]) -> Chart:
     return Chart(bars, CHART_WIDTH, max(1, len(bars)) * ROW_HEIGHT, LABEL_WIDTH - 10, LABEL_WIDTH, BAR_HEIGHT)
 
 
+def line_items(statement: MonthlyStatement) -> list[LineItem]:
+    """The month's payments from the holder's account, oldest first, in one query."""
+    from payments import consumption
+
+    start, end = month_bounds(statement.month)
+    rows = (
+        consumption.spending_from(statement.person, consumption.Filters())
+        .filter(settlement__created_at__gte=start, settlement__created_at__lt=end)
+        .order_by("settlement__created_at", "settlement_id", "position")
+    )
+    items = []
+    for row in rows:
+        settlement = row.settlement
+        if settlement.patient_id == statement.person_id:
+            person = _("You (%(name)s)") % {"name": statement.person.name}
+        else:
+            person = settlement.patient.name
+        items.append(LineItem(
+            when=settlement.created_at, institution=settlement.institution.name,
+            category=category_label(settlement.category), person=person,
+            amount_fen=row.amount_fen, refunded_fen=row.refunded_fen,
+        ))
+    return items
+
+
+def bureau_for(statement: MonthlyStatement) -> Bureau:
+    """The bureau named on the statement: the settings, else the holder's region's bureau."""
+    from django.conf import settings
+
+    from accounts.models import Office
+
+    region = statement.person.region
+    name = settings.PORTAL_BUREAU_NAME or _("Medical Security Bureau of %(region)s") % {"region": region.full_name}
+    address = settings.PORTAL_BUREAU_ADDRESS
+    if not address:
+        office = Office.objects.filter(region_id=region.pk).exclude(address="").order_by("id").first()
+        address = office.address if office is not None else ""
+    return Bureau(name, address)
+
+
 def statement_page(statement: MonthlyStatement) -> StatementPage:
     s = statement
     last_day = next_month(s.month) - datetime.timedelta(days=1)
@@ -148,4 +208,6 @@ def statement_page(statement: MonthlyStatement) -> StatementPage:
         categories=categories,
         chart=chart,
         chart_summary=chart_summary,
+        items=line_items(statement),
+        bureau=bureau_for(statement),
     )
