@@ -207,7 +207,7 @@ def _line_items(pdf: Any, page: StatementPage, bold: str) -> None:
     pdf.set_font("cjk", "", 9)
     for item in page.items:
         cells = [timezone.localtime(item.when).strftime("%Y-%m-%d"), item.institution, item.category, item.person,
-                 format_fen(item.amount_fen), format_fen(item.refunded_fen) if item.refunded_fen else "—"]
+                 format_fen(item.amount_fen) if item.amount_fen else "—", format_fen(item.refunded_fen) if item.refunded_fen else "—"]
         for index, (width, text) in enumerate(zip(widths, cells, strict=True)):
             pdf.cell(width, 6, _fit(pdf, str(text), width), align="R" if index >= 4 else "L")
         pdf.ln()

@@ -134,26 +134,46 @@ def _chart(people: list[PersonRow]) -> Chart:
 
 
 def line_items(statement: MonthlyStatement) -> list[LineItem]:
-    """The month's payments from the holder's account, oldest first, in one query."""
-    from payments import consumption
+    """Every movement of the month on the holder's account but the contributions, oldest first:
+    payments, refunds, premiums and corrections, with the hospital or pharmacy (one query).
+    Money out is in the amount column, money back in the refunds column, so the lines add up
+    to the totals above them."""
+    from django.db.models import OuterRef, Subquery
+
+    from payments.models import AccountKind, LedgerEntry, TransactionKind
 
     start, end = month_bounds(statement.month)
+    counterpart = LedgerEntry.objects.filter(
+        transaction_id=OuterRef("transaction_id"), account__kind=AccountKind.INSTITUTION,
+    ).values("account__institution__name")[:1]
     rows = (
-        consumption.spending_from(statement.person, consumption.Filters())
-        .filter(settlement__created_at__gte=start, settlement__created_at__lt=end)
-        .order_by("settlement__created_at", "settlement_id", "position")
+        LedgerEntry.objects.filter(account_id=statement.account_id, created_at__gte=start, created_at__lt=end)
+        .exclude(transaction__kind=TransactionKind.CREDIT)
+        .annotate(institution_name=Subquery(counterpart))
+        .select_related("transaction", "patient")
+        .order_by("created_at", "id")
     )
+    kinds = dict(TransactionKind.choices)
     items = []
     for row in rows:
-        settlement = row.settlement
-        if settlement.patient_id == statement.person_id:
+        if row.patient_id == statement.person_id:
             person = _("You (%(name)s)") % {"name": statement.person.name}
+        elif row.patient_id is None:
+            person = _("Not recorded")
         else:
-            person = settlement.patient.name
+            person = row.patient.name
+        kind = row.transaction.kind
+        if kind == TransactionKind.REVERSAL:
+            category = str(kinds[kind])
+        elif row.category == "resident_premium" or kind == TransactionKind.PREMIUM:
+            category = _("Resident insurance premium")
+        else:
+            category = category_label(row.category)
+        institution = row.institution_name or ("—" if kind != TransactionKind.PREMIUM else _("Resident premium fund"))
         items.append(LineItem(
-            when=settlement.created_at, institution=settlement.institution.name,
-            category=category_label(settlement.category), person=person,
-            amount_fen=row.amount_fen, refunded_fen=row.refunded_fen,
+            when=row.created_at, institution=institution, category=category, person=person,
+            amount_fen=-row.amount_fen if row.amount_fen < 0 else 0,
+            refunded_fen=row.amount_fen if row.amount_fen > 0 else 0,
         ))
     return items
 
