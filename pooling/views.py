@@ -160,6 +160,9 @@ def premium_only(request: HttpRequest) -> HttpResponse:
     return render(request, "pooling/premium_only.html", {"form": form, "answer": answer, "candidate": candidate})
 
 
+PAYMENTS_SHOWN = 20
+
+
 @citizen_required
 def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk)
@@ -177,6 +180,14 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         now = timezone.now()
         context["spent_month_fen"] = ledger.spent_from(me, binding.beneficiary, since=month_start(now))
         context["spent_year_fen"] = ledger.spent_from(me, binding.beneficiary, since=year_start(now))
+        from payments import consumption
+
+        # The relative's payments from my account (one query, the latest first).
+        context["payments"] = list(
+            consumption.spending_from(me, consumption.Filters(person_id=binding.beneficiary_id))[:PAYMENTS_SHOWN + 1]
+        )
+        context["payments_more"] = len(context["payments"]) > PAYMENTS_SHOWN
+        context["payments"] = context["payments"][:PAYMENTS_SHOWN]
         context["policy"] = common.policy_for(me)
         context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date,
                                                          "start_date": binding.start_date})
