@@ -49,6 +49,25 @@ class SlotCounter:
         return max(0, self.maximum - self.used)
 
 
+def holder_blockers(person: InsuredPerson) -> list[tuple[Any, Any]]:
+    """Why this person cannot add any relative at all, before they fill in a form: (reason, what to do)."""
+    from django.utils.translation import gettext_lazy as _
+
+    blockers: list[tuple[Any, Any]] = []
+    if not person.has_personal_account:
+        blockers.append((
+            _("Only people with employee medical insurance have a personal account to share. "
+              "Your insurance is urban-rural resident insurance, which has no personal account."),
+            _("A relative with employee insurance can add you instead, and pay for your care from their account."),
+        ))
+    if not person.is_active:
+        blockers.append((
+            _("Your own insurance is not active at the moment, so your account cannot be shared."),
+            _("Please contact your medical insurance bureau to restore your insurance, then try again."),
+        ))
+    return blockers
+
+
 def holder_context(person: InsuredPerson) -> dict[str, Any]:
     from payments import ledger
 
@@ -66,6 +85,7 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
         "pooling_balance_fen": ledger.balance_of(person) if person.has_personal_account else 0,
         "pooling_rows": rows,
         "pooling_slots": SlotCounter(len(bindings), pending, policy.max_beneficiaries),
+        "pooling_blockers": holder_blockers(person),
         "pooling_policy": policy,
         "pooling_any_active": any(b.status == BindingStatus.ACTIVE for b in bindings),
         "pooling_any_paused": any(b.status == BindingStatus.PAUSED for b in bindings),

@@ -242,7 +242,11 @@ def propose_binding(
                    "or end it at any time on your family pooling page.")),
                 (_("%(holder)s now shares their medical insurance account with you"),
                  _("%(holder)s (your %(holder_is)s) shares their personal account with you. Your own account is "
-                   "used first, then theirs. You can end this at any time.")),
+                   "used first, then theirs. You can end this at any time.")
+                 if binding.beneficiary.has_personal_account else
+                 # Resident insurance has no personal account: never "your own account first".
+                 _("%(holder)s (your %(holder_is)s) shares their personal account with you: at a hospital or "
+                   "pharmacy, your costs can be paid from it. You can end this at any time.")),
             )
         else:
             code = _new_answer_code(binding)
@@ -339,7 +343,10 @@ def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = (), 
                "You can set limits or end it at any time.")),
             (_("Family pooling with %(holder)s is active"),
              _("You agreed to use the account of %(holder)s (your %(holder_is)s). Your own account is used first. "
-               "You can end this at any time.")),
+               "You can end this at any time.")
+             if binding.beneficiary.has_personal_account else
+             _("You agreed to use the account of %(holder)s (your %(holder_is)s). At a hospital or pharmacy, your "
+               "costs can now be paid from it. You can end this at any time.")),
         )
     return binding
 
