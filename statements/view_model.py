@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import SpendingCategory
 from portal.templatetags.portal_tags import format_fen
@@ -217,7 +218,8 @@ def statement_page(statement: MonthlyStatement) -> StatementPage:
     ]
     categories = [CategoryRow(category_label(row.get("category", "")), int(row.get("net_fen", 0))) for row in s.by_category]
     chart = _chart(people)
-    chart_summary = "; ".join(f"{bar.label}: {bar.amount_text}" for bar in chart.bars)
+    colon, semicolon = pgettext("punctuation", ": "), pgettext("punctuation", "; ")
+    chart_summary = semicolon.join(f"{bar.label}{colon}{bar.amount_text}" for bar in chart.bars)
     return StatementPage(
         statement=s,
         month_label=month_label(s.month),

@@ -62,6 +62,7 @@ def test_the_statement_lists_every_payment_under_the_totals(statement: MonthlySt
     assert "李秀英" in rows[1] and "¥567.00" in rows[1]
     assert rows[3] == "2025-10-19 海口市人民医院 药店购药 李秀英 — ¥12.00"  # the refund, in the refunds column
     assert rows[4] == "2025-10-22 居民医保费基金 居民医保费 李秀英 ¥380.00 —"
+    assert "本人（张伟）：¥234.00；李秀英：¥1,023.00" in html  # the chart's text, Chinese punctuation
     assert "出具单位：海南省海口市医疗保障局" in html
     assert "地址：海口市龙华区滨海大道 1 号" in html
 
