@@ -279,6 +279,7 @@ def propose_binding(
                   "%(deadline)s."),
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d")},
                 link=link_to("portal:dashboard"),
+                inbox_only=by.person is not None and by.person.pk == binding.holder_id,  # their own action
             )
     return binding
 
@@ -466,10 +467,12 @@ def binding_from_token(token: str) -> Binding:
     try:
         data = signing.loads(token, salt=TOKEN_SALT, max_age=60 * 60 * 24 * 60)
     except signing.BadSignature:
-        raise PoolingError(_("This link is not valid. Please log in to answer the request."), "bad_token") from None
+        raise PoolingError(_("This link is not valid. Please answer at a medical insurance service counter or call 12393 "
+                             "(or in the portal, if you have a portal log-in)."), "bad_token") from None
     binding = Binding.objects.with_people().filter(pk=data.get("b")).first()
     if binding is None or binding.version != data.get("v"):
-        raise PoolingError(_("This request has already been answered or has changed. Please log in to see it."),
+        raise PoolingError(_("This request has already been answered or has changed. A service counter or the hotline 12393 "
+                             "can tell you where it stands (or see it in the portal, if you have a portal log-in)."),
                            "stale_token")
     return binding
 

@@ -25,10 +25,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
-def _page(browser: Any, live_server: Any, person: Any, width: int, language: str) -> Any:
+def _page(chromium: Any, live_server: Any, person: Any, width: int, language: str) -> Any:
     client = Client()
     client.force_login(User.objects.get(person=person))
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = chromium.new_context(viewport={"width": width, "height": 900})
     context.add_cookies([
         {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
          "url": live_server.url},
