@@ -153,11 +153,14 @@ def notify(
     params: dict[str, Any] | None = None,
     link: str = "",
     dedupe_key: str | None = None,
+    inbox_only: bool = False,
 ) -> Notification | None:
     """Create an inbox notification in the person's language and schedule its delivery.
 
     ``subject`` and ``body`` are lazy translations; ``params`` fill their %(name)s slots.
     With a ``dedupe_key`` a second call for the same event does nothing (tasks run twice).
+    ``inbox_only``: a person's own action is confirmed in the inbox only (no text message or
+    e-mail about what they just did); the row is born delivered, so the relay leaves it alone.
     """
     if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None
@@ -170,12 +173,14 @@ def notify(
                 body=render_in_language(person, body, params),
                 link=link,
                 dedupe_key=dedupe_key,
+                relayed_at=timezone.now() if inbox_only else None,
             )
     except IntegrityError:
         if dedupe_key:
             return None
         raise
-    deliver_after_commit([notification.pk])
+    if not inbox_only:
+        deliver_after_commit([notification.pk])
     return notification
 
 

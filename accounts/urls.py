@@ -19,6 +19,7 @@ urlpatterns = [
     path("password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("confirm/", views.confirm_password, name="reauth"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox-read"),
+    path("inbox/read-all/", views.inbox_read_all, name="inbox-read-all"),
     path("session/extend/", views.extend_session, name="session-extend"),
     path("second-factor/enrol/", second_factor_views.enrol, name="otp-enrol"),
     path("second-factor/", second_factor_views.verify, name="otp-verify"),

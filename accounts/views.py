@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -265,7 +265,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
             notify_email=form.cleaned_data["notify_email"],
             email=form.cleaned_data["email"],
         )
-        messages.success(request, _("Your preferences have been saved."))
+        # The confirmation is in the language just chosen (the page after the redirect is in it).
+        with translation.override(user.language or translation.get_language()):
+            messages.success(request, _("Your preferences have been saved."))
         response = redirect("accounts:preferences")
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600,
                             samesite="Lax", secure=settings.LANGUAGE_COOKIE_SECURE, httponly=True)
@@ -294,6 +296,17 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponse:
     target = notification.link
     if target and _is_local_path(request, target):
         return HttpResponseRedirect(target)
+    return redirect("accounts:inbox")
+
+
+@login_required
+@require_POST
+def inbox_read_all(request: HttpRequest) -> HttpResponse:
+    """Mark every message of the person as read (a plain form, no script needed)."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.person_id is not None:
+        Notification.objects.filter(person_id=user.person_id, read_at__isnull=True).update(read_at=timezone.now())
+        messages.success(request, _("All messages are marked as read."))
     return redirect("accounts:inbox")
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import InsuredPerson, audit
-from accounts.notifications import notify
+from accounts.notifications import notify, person_language
 
 from . import eligibility
 from .common import (
@@ -67,7 +67,7 @@ def unbind(binding: Binding, by: By, note: str = "") -> tuple[Binding, UndoableC
             (_("Family pooling with %(holder)s has ended"),
              _("From now on you cannot pay from the account of %(holder)s (your %(holder_is)s). Your own insurance "
                "is not affected. Note: %(note)s")),
-            extra=params,
+            extra=params, actor=by.person,
         )
     return binding, change
 
@@ -83,7 +83,7 @@ def pause_binding(binding: Binding, by: By) -> tuple[Binding, UndoableChange]:
         _pause(binding)
         audit_binding("paused", binding, by, before)
         change = _open_undo(UndoAction.PAUSE, by, [binding], {binding.pk: before})
-        _tell_paused(binding)
+        _tell_paused(binding, by)
     return binding, change
 
 
@@ -93,15 +93,25 @@ def _pause(binding: Binding) -> None:
     binding.save()
 
 
-def _tell_paused(binding: Binding) -> None:
+def _tell_paused(binding: Binding, by: By, tell_holder: bool = True) -> None:
     tell_both(
         binding, "pooling.paused",
         (_("Pooling with %(beneficiary)s is paused"),
-         _("No payments for %(beneficiary)s can come from your account until you resume.")),
+         _("No payments for %(beneficiary)s can come from your account until you resume.")) if tell_holder else None,
         (_("%(holder)s paused family pooling"),
          _("For now you cannot pay from the account of %(holder)s. Please talk to them; your own insurance is "
            "not affected.")),
+        actor=by.person,
     )
+
+
+def _tell_holder_all(holder: InsuredPerson, kind: str, subject: Any, body: Any, bindings: list[Binding],
+                     by: By) -> None:
+    """One message to the holder for a change to all their relatives (not one per relative)."""
+    separator = "、" if person_language(holder).startswith("zh") else ", "
+    names = separator.join(b.beneficiary.name for b in bindings)
+    notify(holder, kind, subject, body, {"names": names, "count": len(bindings)},
+           link=link_to("portal:dashboard"), inbox_only=by.person is not None and by.person.pk == holder.pk)
 
 
 def pause_all(holder: InsuredPerson, by: By) -> tuple[list[Binding], UndoableChange | None]:
@@ -118,8 +128,10 @@ def pause_all(holder: InsuredPerson, by: By) -> tuple[list[Binding], UndoableCha
             befores[binding.pk] = binding.snapshot()
             _pause(binding)
             audit_binding("paused", binding, by, befores[binding.pk], "pause all")
-            _tell_paused(binding)
+            _tell_paused(binding, by, tell_holder=False)
         change = _open_undo(UndoAction.PAUSE_ALL, by, bindings, befores)
+        _tell_holder_all(holder, "pooling.paused", _("All family pooling is paused"),
+                         _("No payments for %(names)s can come from your account until you resume."), bindings, by)
     return bindings, change
 
 
@@ -133,7 +145,7 @@ def resume_binding(binding: Binding, by: By) -> Binding:
     return binding
 
 
-def _resume(binding: Binding, by: By) -> None:
+def _resume(binding: Binding, by: By, tell_holder: bool = True) -> None:
     before = binding.snapshot()
     binding.set_status(S.ACTIVE)
     binding.paused_at = None
@@ -142,8 +154,9 @@ def _resume(binding: Binding, by: By) -> None:
     tell_both(
         binding, "pooling.resumed",
         (_("Pooling with %(beneficiary)s is on again"),
-         _("%(beneficiary)s can pay from your account again.")),
+         _("%(beneficiary)s can pay from your account again.")) if tell_holder else None,
         (_("%(holder)s resumed family pooling"), _("You can pay from the account of %(holder)s again.")),
+        actor=by.person,
     )
 
 
@@ -154,7 +167,10 @@ def resume_all(holder: InsuredPerson, by: By) -> list[Binding]:
         bindings = list(Binding.objects.select_for_update().filter(status=S.PAUSED).for_holder(holder)
                         .select_related("holder", "beneficiary").order_by("id"))
         for binding in bindings:
-            _resume(binding, by)
+            _resume(binding, by, tell_holder=False)
+        if bindings:
+            _tell_holder_all(holder, "pooling.resumed", _("All family pooling is on again"),
+                             _("%(names)s can pay from your account again."), bindings, by)
     return bindings
 
 
@@ -224,6 +240,7 @@ def set_limits(
             binding.holder, "pooling.limits", _("Limits for %(beneficiary)s saved"),
             _("The new limits for %(beneficiary)s apply from now on. You can undo this for a few minutes."),
             names_of(binding), link=link_to("portal:dashboard"),
+            inbox_only=by.person is not None and by.person.pk == binding.holder_id,
         )
     return binding, change
 
@@ -255,7 +272,7 @@ def set_end_date(binding: Binding, by: By, end_date: datetime.date | None,
             binding, "pooling.end_date",
             (_("End date for %(beneficiary)s saved"), _("Pooling with %(beneficiary)s ends on %(date)s.")),
             (_("%(holder)s set an end date"), _("You can pay from the account of %(holder)s until %(date)s.")),
-            extra={"date": end_date.isoformat() if end_date else _("no end date")},
+            extra={"date": end_date.isoformat() if end_date else _("no end date")}, actor=by.person,
         )
     return binding
 

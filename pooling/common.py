@@ -100,14 +100,19 @@ def absolute(path: str) -> str:
 
 
 def tell_both(
-    binding: Binding, kind: str, to_holder: tuple[Any, Any], to_beneficiary: tuple[Any, Any],
-    extra: dict[str, Any] | None = None, dedupe: str | None = None,
+    binding: Binding, kind: str, to_holder: tuple[Any, Any] | None, to_beneficiary: tuple[Any, Any],
+    extra: dict[str, Any] | None = None, dedupe: str | None = None, actor: InsuredPerson | None = None,
 ) -> None:
+    """Notify both people. The ``actor`` (the one who did it) is told in the inbox only: nobody
+    gets a text message about their own action. ``to_holder`` None: the holder is told elsewhere
+    (one message for a change to several relatives)."""
     params = names_of(binding) | (extra or {})
-    notify(binding.holder, kind, to_holder[0], to_holder[1], params, link=link_to("portal:dashboard"),
-           dedupe_key=f"{dedupe}:h" if dedupe else None)
+    actor_id = actor.pk if actor is not None else None
+    if to_holder is not None:
+        notify(binding.holder, kind, to_holder[0], to_holder[1], params, link=link_to("portal:dashboard"),
+               dedupe_key=f"{dedupe}:h" if dedupe else None, inbox_only=actor_id == binding.holder_id)
     notify(binding.beneficiary, kind, to_beneficiary[0], to_beneficiary[1], params, link=link_to("portal:dashboard"),
-           dedupe_key=f"{dedupe}:b" if dedupe else None)
+           dedupe_key=f"{dedupe}:b" if dedupe else None, inbox_only=actor_id == binding.beneficiary_id)
 
 
 def must_be(by: By, person: InsuredPerson, *, allow_counter: bool = False, either: InsuredPerson | None = None,

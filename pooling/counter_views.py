@@ -57,7 +57,8 @@ def in_scope_elsewhere(holder: InsuredPerson, other: InsuredPerson) -> bool:
 def propose(request: HttpRequest, pk: int) -> HttpResponse:
     """The person being helped is the holder; the relative is entered by ID number."""
     holder = person_in_region(request, pk)
-    form = CounterProposeForm(request.POST or None, submit_label=_("Check"))
+    form = CounterProposeForm(request.POST or None, submit_label=_("Check"),
+                              relationships=common.policy_for(holder).allowed_relationships)
     candidate = None
     if request.method == "POST" and form.is_valid():
         try:

@@ -49,6 +49,25 @@ class SlotCounter:
         return max(0, self.maximum - self.used)
 
 
+def holder_blockers(person: InsuredPerson) -> list[tuple[Any, Any]]:
+    """Why this person cannot add any relative at all, before they fill in a form: (reason, what to do)."""
+    from django.utils.translation import gettext_lazy as _
+
+    blockers: list[tuple[Any, Any]] = []
+    if not person.has_personal_account:
+        blockers.append((
+            _("Only people with employee medical insurance have a personal account to share. "
+              "Your insurance is urban-rural resident insurance, which has no personal account."),
+            _("A relative with employee insurance can add you instead, and pay for your care from their account."),
+        ))
+    if not person.is_active:
+        blockers.append((
+            _("Your own insurance is not active at the moment, so your account cannot be shared."),
+            _("Please contact your medical insurance bureau to restore your insurance, then try again."),
+        ))
+    return blockers
+
+
 def holder_context(person: InsuredPerson) -> dict[str, Any]:
     from payments import ledger
 
@@ -66,6 +85,7 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
         "pooling_balance_fen": ledger.balance_of(person) if person.has_personal_account else 0,
         "pooling_rows": rows,
         "pooling_slots": SlotCounter(len(bindings), pending, policy.max_beneficiaries),
+        "pooling_blockers": holder_blockers(person),
         "pooling_policy": policy,
         "pooling_any_active": any(b.status == BindingStatus.ACTIVE for b in bindings),
         "pooling_any_paused": any(b.status == BindingStatus.PAUSED for b in bindings),
@@ -76,6 +96,65 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
             ).with_people().order_by("-ended_at")[:5]
         ] if person.has_personal_account else [],
     }
+
+
+@dataclass
+class Allowance:
+    """What the relative may still use from one holder (None: no cap of that kind)."""
+
+    binding: Binding
+    word: Any
+    monthly_left_fen: int | None
+    annual_left_fen: int | None
+    balance_left_fen: int  # the holder's balance above the reserve they keep
+    reserve_fen: int
+
+
+def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
+    """Per holder: the month's and the year's cap left, and the balance above any reserve.
+
+    Two queries whatever the number of holders (spending per holder, balances); policies are
+    cached per region."""
+    from django.db.models import Case, IntegerField, Sum, When
+    from django.db.models.functions import Coalesce
+
+    from accounts.policies import policy_in_force
+    from payments import ledger
+    from payments.models import LedgerEntry
+
+    usable = [r for r in rows if r.binding.status in (BindingStatus.ACTIVE, BindingStatus.PAUSED)
+              and r.binding.kind == "full"]
+    if not usable:
+        return []
+    now = timezone.now()
+    since_month, since_year = month_start(now), year_start(now)
+    holder_ids = [r.binding.holder_id for r in usable]
+    spent = {
+        row["account__person_id"]: row
+        for row in LedgerEntry.objects.filter(
+            account__person_id__in=holder_ids, patient=person, transaction__kind__in=ledger.SPENDING_KINDS,
+            created_at__gte=since_year,
+        ).exclude(category=ledger.PREMIUM_CATEGORY).values("account__person_id").annotate(
+            year=Coalesce(Sum("amount_fen"), 0),
+            month=Coalesce(Sum(Case(When(created_at__gte=since_month, then="amount_fen"), default=0,
+                                    output_field=IntegerField())), 0),
+        ).order_by()
+    }
+    balances = ledger.balances_of([r.binding.holder for r in usable])
+    today = timezone.localdate(now)
+    result = []
+    for row in usable:
+        binding = row.binding
+        policy = policy_in_force(binding.holder.region_id, today)
+        figures = spent.get(binding.holder_id, {"year": 0, "month": 0})
+        spent_month, spent_year = max(0, -int(figures["month"])), max(0, -int(figures["year"]))
+        monthly = None if binding.monthly_cap_fen is None else max(0, binding.monthly_cap_fen - spent_month)
+        annual_caps = [c for c in (binding.annual_cap_fen, policy.annual_cap_fen) if c is not None]
+        annual = None if not annual_caps else max(0, min(annual_caps) - spent_year)
+        reserve = max(policy.reserve_fen or 0, binding.reserve_fen or 0)
+        balance = max(0, balances.get(binding.holder_id, 0) - reserve)
+        result.append(Allowance(binding, row.word, monthly, annual, balance, reserve))
+    return result
 
 
 def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_FEN,
@@ -90,6 +169,7 @@ def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_
         "pooling_is_beneficiary": bool(bindings),
         "pooling_sources": [_source_view(s, words) for s in sources],
         "pooling_incoming": [r for r in rows if r not in requests],
+        "pooling_allowances": allowances(person, [r for r in rows if r not in requests]),
         "pooling_requests": requests,
         "pooling_preview": preview,
         "pooling_preview_steps": [(step, words.get(step.binding_id or 0)) for step in preview.steps] if preview else [],

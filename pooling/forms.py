@@ -48,9 +48,15 @@ class ProposeForm(forms.Form):
         help_text=_("Leave empty to share until you or your relative end it."),
     )
 
-    def __init__(self, *args: Any, submit_label: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, submit_label: Any = None, relationships: list[str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label or _("Check"))
+        if relationships:  # only the relationships the holder's region allows
+            allowed = set(relationships)
+            self.fields["relationship"].choices = [
+                ("", _("Choose…")), *[(code, label) for code, label in Relationship.choices if code in allowed]
+            ]
 
     def clean_end_date(self) -> datetime.date | None:
         value = self.cleaned_data.get("end_date")

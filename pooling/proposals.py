@@ -242,20 +242,32 @@ def propose_binding(
                    "or end it at any time on your family pooling page.")),
                 (_("%(holder)s now shares their medical insurance account with you"),
                  _("%(holder)s (your %(holder_is)s) shares their personal account with you. Your own account is "
-                   "used first, then theirs. You can end this at any time.")),
+                   "used first, then theirs. You can end this at any time.")
+                 if binding.beneficiary.has_personal_account else
+                 # Resident insurance has no personal account: never "your own account first".
+                 _("%(holder)s (your %(holder_is)s) shares their personal account with you: at a hospital or "
+                   "pharmacy, your costs can be paid from it. You can end this at any time.")),
             )
         else:
             code = _new_answer_code(binding)
             link = link_to("pooling:consent-link", token=consent_token(binding))
             # The link alone never answers: the page asks for the code from this same message. The
             # inbox (which staff can see in admin) links to the relative's own logged-in page instead.
+            if has_portal_login(binding.beneficiary):
+                body = _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
+                         "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                         "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
+                         "this code, not even staff.")
+            else:
+                # No portal log-in: never send them to log in; the counter or the hotline instead.
+                body = _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
+                         "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
+                         "alone does not answer), or visit a medical insurance service counter with your ID card, or "
+                         "call 12393. Never tell anyone this code, not even staff.")
             notify(
                 binding.beneficiary, "pooling.request",
                 _("%(holder)s wants to share their medical insurance account with you"),
-                _("%(holder)s (your %(holder_is)s) asks to let you pay your medical costs from their personal "
-                  "account. Please answer by %(deadline)s: open %(url)s and enter the code %(code)s (the link "
-                  "alone does not answer), log in to the portal, or visit a service counter. Never tell anyone "
-                  "this code, not even staff."),
+                body,
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d"),
                                    "url": absolute(link), "code": code},
                 link=link_to("pooling:answer", pk=binding.pk),
@@ -267,6 +279,7 @@ def propose_binding(
                   "%(deadline)s."),
                 names_of(binding) | {"deadline": timezone.localtime(binding.consent_deadline).strftime("%Y-%m-%d")},
                 link=link_to("portal:dashboard"),
+                inbox_only=by.person is not None and by.person.pk == binding.holder_id,  # their own action
             )
     return binding
 
@@ -331,7 +344,10 @@ def consent_binding(binding: Binding, by: By, *, documents: Iterable[str] = (), 
                "You can set limits or end it at any time.")),
             (_("Family pooling with %(holder)s is active"),
              _("You agreed to use the account of %(holder)s (your %(holder_is)s). Your own account is used first. "
-               "You can end this at any time.")),
+               "You can end this at any time.")
+             if binding.beneficiary.has_personal_account else
+             _("You agreed to use the account of %(holder)s (your %(holder_is)s). At a hospital or pharmacy, your "
+               "costs can now be paid from it. You can end this at any time.")),
         )
     return binding
 
@@ -434,6 +450,13 @@ def remind_pending(binding_id: int, now: datetime.datetime | None = None) -> boo
     return True
 
 
+def has_portal_login(person: InsuredPerson) -> bool:
+    """Whether the person has a portal log-in (messages to people without one never say "log in")."""
+    from accounts.models import User
+
+    return User.objects.filter(person_id=person.pk, is_active=True).exists()
+
+
 def consent_token(binding: Binding) -> str:
     """A signed token for the consent link; any change to the binding invalidates it."""
     return signing.dumps({"b": binding.pk, "v": binding.version}, salt=TOKEN_SALT)
@@ -444,10 +467,12 @@ def binding_from_token(token: str) -> Binding:
     try:
         data = signing.loads(token, salt=TOKEN_SALT, max_age=60 * 60 * 24 * 60)
     except signing.BadSignature:
-        raise PoolingError(_("This link is not valid. Please log in to answer the request."), "bad_token") from None
+        raise PoolingError(_("This link is not valid. Please answer at a medical insurance service counter or call 12393 "
+                             "(or in the portal, if you have a portal log-in)."), "bad_token") from None
     binding = Binding.objects.with_people().filter(pk=data.get("b")).first()
     if binding is None or binding.version != data.get("v"):
-        raise PoolingError(_("This request has already been answered or has changed. Please log in to see it."),
+        raise PoolingError(_("This request has already been answered or has changed. A service counter or the hotline 12393 "
+                             "can tell you where it stands (or see it in the portal, if you have a portal log-in)."),
                            "stale_token")
     return binding
 
@@ -477,6 +502,9 @@ def check_answer_code(binding: Binding, code: str) -> None:
     with transaction.atomic():
         locked = lock_binding(binding.pk)
         if not locked.answer_code_hash or locked.answer_code_attempts >= ANSWER_CODE_ATTEMPTS:
+            if not has_portal_login(locked.beneficiary):
+                raise PoolingError(_("Too many wrong codes. Please visit a medical insurance service counter with "
+                                     "your ID card, or call 12393."), "locked")
             raise PoolingError(_("Too many wrong codes. Please log in to the portal or visit a service counter."),
                                "locked")
         if len(code) == 6 and constant_time_compare(locked.answer_code_hash, _code_hash(locked.pk, code)):

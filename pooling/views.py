@@ -20,7 +20,7 @@ from portal import ratelimits
 
 from . import changes, common, eligibility, proposals
 from .common import By, PoolingError
-from .dashboard import beneficiary_context, holder_context
+from .dashboard import beneficiary_context, holder_blockers, holder_context
 from .forms import (
     AnswerCodeForm,
     CheckerForm,
@@ -92,10 +92,14 @@ def _pledge_text(request: HttpRequest) -> PledgeText | None:
 def propose(request: HttpRequest) -> HttpResponse:
     """Enter the relative, see the eligibility answer, then read the terms, pledge and send the request."""
     me = _me(request)
-    form = ProposeForm(request.POST or None)
+    blockers = holder_blockers(me)
+    form = ProposeForm(request.POST or None, relationships=common.policy_for(me).allowed_relationships)
     answer = None
     candidate = None
     pledge_missing = False
+    if blockers:  # say at once what cannot be done; no form to fill in for nothing
+        return render(request, "pooling/propose.html", {"form": None, "blockers": blockers,
+                                                        "guide": _guide(me.region_id, GuideChannel.COUNTER)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -161,6 +165,9 @@ def premium_only(request: HttpRequest) -> HttpResponse:
     return render(request, "pooling/premium_only.html", {"form": form, "answer": answer, "candidate": candidate})
 
 
+PAYMENTS_SHOWN = 20
+
+
 @citizen_required
 def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     binding = _binding(request, pk)
@@ -178,6 +185,15 @@ def binding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         now = timezone.now()
         context["spent_month_fen"] = ledger.spent_from(me, binding.beneficiary, since=month_start(now))
         context["spent_year_fen"] = ledger.spent_from(me, binding.beneficiary, since=year_start(now))
+        context["undo"] = changes.open_undo_for(me)  # e.g. the limits just saved
+        from payments import consumption
+
+        # The relative's payments from my account (one query, the latest first).
+        context["payments"] = list(
+            consumption.spending_from(me, consumption.Filters(person_id=binding.beneficiary_id))[:PAYMENTS_SHOWN + 1]
+        )
+        context["payments_more"] = len(context["payments"]) > PAYMENTS_SHOWN
+        context["payments"] = context["payments"][:PAYMENTS_SHOWN]
         context["policy"] = common.policy_for(me)
         context["end_date_form"] = EndDateForm(initial={"end_date": binding.end_date,
                                                          "start_date": binding.start_date})
@@ -446,6 +462,11 @@ def order(request: HttpRequest) -> HttpResponse:
         context = beneficiary_context(me, amount, preview_form.cleaned_data["category"])
     context["preview_form"] = preview_form if request.GET else PreviewForm()
     context["category_label"] = SpendingCategory(context["pooling_preview_category"]).label
+    context["own_account"] = me.has_personal_account
+    if me.has_personal_account and not context["pooling_sources"]:
+        from payments import ledger
+
+        context["own_balance_fen"] = ledger.balance_of(me)
     return render(request, "pooling/order.html", context)
 
 

@@ -390,6 +390,11 @@ RATE_LIMITS = {
 
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
+# The bureau named on statements (HTML and PDF). Empty: the medical security bureau of the
+# holder's region, with the address of that region's first office that has one.
+PORTAL_BUREAU_NAME = os.environ.get("PORTAL_BUREAU_NAME", "")
+PORTAL_BUREAU_ADDRESS = os.environ.get("PORTAL_BUREAU_ADDRESS", "")
+
 # One line per request and per task (portal.observability), each with its request id and the
 # user's role; never a personal number. PORTAL_REQUEST_LOG=0 silences the per-request lines.
 LOGGING = {

@@ -126,6 +126,9 @@ def _write(pdf: Any, page: StatementPage, statement: MonthlyStatement, bold: str
     holder = statement.person
     pdf.cell(WIDTH, 6, _("Account holder: %(name)s (ID %(id)s)") % {"name": holder.name, "id": mask_id_number(holder.id_number)}, **nl)
     pdf.cell(WIDTH, 6, _("Period: %(start)s to %(end)s") % {"start": page.period_start, "end": page.period_end}, **nl)
+    pdf.cell(WIDTH, 6, _("Issued by: %(bureau)s") % {"bureau": page.bureau.name}, **nl)
+    if page.bureau.address:
+        pdf.cell(WIDTH, 6, _("Address: %(address)s") % {"address": page.bureau.address}, **nl)
     pdf.set_text_color(*INK)
     pdf.ln(4)
 
@@ -167,6 +170,9 @@ def _write(pdf: Any, page: StatementPage, statement: MonthlyStatement, bold: str
             pdf.cell(50, 7, format_fen(category.net_fen), align="R", **nl)
         pdf.ln(4)
 
+    if page.items:
+        _line_items(pdf, page, bold)
+
     pdf.set_font("cjk", "", 9)
     pdf.set_text_color(*MUTED)
     made = formats.date_format(timezone.localtime(statement.created_at), "DATETIME_FORMAT")
@@ -178,6 +184,34 @@ def _write(pdf: Any, page: StatementPage, statement: MonthlyStatement, bold: str
         align="L",
         **nl,
     )
+
+
+def _fit(pdf: Any, text: str, width: float) -> str:
+    """Shorten ``text`` with an ellipsis until it fits ``width`` mm in the current font."""
+    if pdf.get_string_width(text) <= width - 1:
+        return text
+    while text and pdf.get_string_width(text + "…") > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def _line_items(pdf: Any, page: StatementPage, bold: str) -> None:
+    """Every payment of the month: date, institution, category, person, amount, refunds."""
+    _heading(pdf, _("Payments this month"), bold)
+    widths = [22.0, 46.0, 30.0, 30.0, 24.0, WIDTH - 152.0]
+    headers = [_("Date"), _("Hospital or pharmacy"), _("What it paid for"), _("Person"), _("Amount"), _("Refunds")]
+    pdf.set_font("cjk", bold, 9)
+    for index, (width, text) in enumerate(zip(widths, headers, strict=True)):
+        pdf.cell(width, 7, _fit(pdf, str(text), width), border="B", align="R" if index >= 4 else "L")
+    pdf.ln()
+    pdf.set_font("cjk", "", 9)
+    for item in page.items:
+        cells = [timezone.localtime(item.when).strftime("%Y-%m-%d"), item.institution, item.category, item.person,
+                 format_fen(item.amount_fen) if item.amount_fen else "—", format_fen(item.refunded_fen) if item.refunded_fen else "—"]
+        for index, (width, text) in enumerate(zip(widths, cells, strict=True)):
+            pdf.cell(width, 6, _fit(pdf, str(text), width), align="R" if index >= 4 else "L")
+        pdf.ln()
+    pdf.ln(4)
 
 
 def _heading(pdf: Any, text: str, bold: str) -> None:

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import SpendingCategory
 from portal.templatetags.portal_tags import format_fen
 
 from .models import MonthlyStatement
-from .monthly import month_label, next_month
+from .monthly import month_bounds, month_label, next_month
 
 # SVG geometry (user units; the SVG scales to the page width through its viewBox).
 CHART_WIDTH = 640
@@ -65,6 +66,24 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class LineItem:
+    """One payment from the holder's account in the month (a settlement's share from it)."""
+
+    when: datetime.datetime
+    institution: str
+    category: str
+    person: str
+    amount_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
+class Bureau:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
 class StatementPage:
     statement: MonthlyStatement
     month_label: str
@@ -75,6 +94,8 @@ class StatementPage:
     categories: list[CategoryRow]
     chart: Chart
     chart_summary: str
+    items: list[LineItem]
+    bureau: Bureau
 
 
 def _short(text: str, limit: int = 12) -> str:
@@ -113,6 +134,66 @@ def _chart(people: list[PersonRow]) -> Chart:
     return Chart(bars, CHART_WIDTH, max(1, len(bars)) * ROW_HEIGHT, LABEL_WIDTH - 10, LABEL_WIDTH, BAR_HEIGHT)
 
 
+def line_items(statement: MonthlyStatement) -> list[LineItem]:
+    """Every movement of the month on the holder's account but the contributions, oldest first:
+    payments, refunds, premiums and corrections, with the hospital or pharmacy (one query).
+    Money out is in the amount column, money back in the refunds column, so the lines add up
+    to the totals above them."""
+    from django.db.models import OuterRef, Subquery
+
+    from payments.models import AccountKind, LedgerEntry, TransactionKind
+
+    start, end = month_bounds(statement.month)
+    counterpart = LedgerEntry.objects.filter(
+        transaction_id=OuterRef("transaction_id"), account__kind=AccountKind.INSTITUTION,
+    ).values("account__institution__name")[:1]
+    rows = (
+        LedgerEntry.objects.filter(account_id=statement.account_id, created_at__gte=start, created_at__lt=end)
+        .exclude(transaction__kind=TransactionKind.CREDIT)
+        .annotate(institution_name=Subquery(counterpart))
+        .select_related("transaction", "patient")
+        .order_by("created_at", "id")
+    )
+    kinds = dict(TransactionKind.choices)
+    items = []
+    for row in rows:
+        if row.patient_id == statement.person_id:
+            person = _("You (%(name)s)") % {"name": statement.person.name}
+        elif row.patient_id is None:
+            person = _("Not recorded")
+        else:
+            person = row.patient.name
+        kind = row.transaction.kind
+        if kind == TransactionKind.REVERSAL:
+            category = str(kinds[kind])
+        elif row.category == "resident_premium" or kind == TransactionKind.PREMIUM:
+            category = _("Resident insurance premium")
+        else:
+            category = category_label(row.category)
+        institution = row.institution_name or ("—" if kind != TransactionKind.PREMIUM else _("Resident premium fund"))
+        items.append(LineItem(
+            when=row.created_at, institution=institution, category=category, person=person,
+            amount_fen=-row.amount_fen if row.amount_fen < 0 else 0,
+            refunded_fen=row.amount_fen if row.amount_fen > 0 else 0,
+        ))
+    return items
+
+
+def bureau_for(statement: MonthlyStatement) -> Bureau:
+    """The bureau named on the statement: the settings, else the holder's region's bureau."""
+    from django.conf import settings
+
+    from accounts.models import Office
+
+    region = statement.person.region
+    name = settings.PORTAL_BUREAU_NAME or _("Medical Security Bureau of %(region)s") % {"region": region.full_name}
+    address = settings.PORTAL_BUREAU_ADDRESS
+    if not address:
+        office = Office.objects.filter(region_id=region.pk).exclude(address="").order_by("id").first()
+        address = office.address if office is not None else ""
+    return Bureau(name, address)
+
+
 def statement_page(statement: MonthlyStatement) -> StatementPage:
     s = statement
     last_day = next_month(s.month) - datetime.timedelta(days=1)
@@ -137,7 +218,8 @@ def statement_page(statement: MonthlyStatement) -> StatementPage:
     ]
     categories = [CategoryRow(category_label(row.get("category", "")), int(row.get("net_fen", 0))) for row in s.by_category]
     chart = _chart(people)
-    chart_summary = "; ".join(f"{bar.label}: {bar.amount_text}" for bar in chart.bars)
+    colon, semicolon = pgettext("punctuation", ": "), pgettext("punctuation", "; ")
+    chart_summary = semicolon.join(f"{bar.label}{colon}{bar.amount_text}" for bar in chart.bars)
     return StatementPage(
         statement=s,
         month_label=month_label(s.month),
@@ -148,4 +230,6 @@ def statement_page(statement: MonthlyStatement) -> StatementPage:
         categories=categories,
         chart=chart,
         chart_summary=chart_summary,
+        items=line_items(statement),
+        bureau=bureau_for(statement),
     )

@@ -33,7 +33,7 @@ def _own_statement(request: HttpRequest, month: str, *, with_pdf: bool = False) 
         first_day = parse_month(month)
     except StatementError:
         raise Http404 from None
-    queryset = MonthlyStatement.objects.select_related("person")
+    queryset = MonthlyStatement.objects.select_related("person", "person__region")
     if not with_pdf:
         queryset = queryset.defer("pdf")
     statement = queryset.filter(person_id=user.person_id, month=first_day).first()
