@@ -126,6 +126,7 @@ def test_a_clerk_enrols_an_authenticator_and_logs_in_with_it(live_server, chromi
         later.page.fill("#id_code", "000000" if code_of(clerk, 1) != "000000" else "111111")
         later.page.click("main [type=submit]")
         assert "This code is not right" in later.page.inner_text("main")
+        later.page.wait_for_timeout(2_500)  # after a wrong code the next one is checked a moment later
         later.page.fill("#id_code", code_of(clerk, 1))  # the next code (the first one was used)
         later.page.click("main [type=submit]")
         later.page.wait_for_url(f"{base}/admin/")
