@@ -51,7 +51,7 @@ class StartRunForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["month"].choices = past_months()
+        self.fields["month"].choices = past_months()  # type: ignore[attr-defined]
 
     def clean_month(self) -> datetime.date:
         return datetime.date.fromisoformat(self.cleaned_data["month"] + "-01")
@@ -208,8 +208,8 @@ class MonthlyStatementAdmin(scoping.RegionScopedAdmin):
     list_display = ["month_col", "masked_name", "opening", "spending", "closing", "entry_count", "created_at"]
     list_select_related = ["person"]
     date_hierarchy = "month"
-    fields = ["month_col", "masked_name", "opening", "credits", "spending", "refunds", "premiums", "closing",
-              "entry_count", "created_at"]
+    fields = ("month_col", "masked_name", "opening", "credits", "spending", "refunds", "premiums", "closing",
+              "entry_count", "created_at")
     readonly_fields = fields
 
     @admin.display(description=_("month"), ordering="month")
