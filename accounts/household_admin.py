@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .households import HEADER, import_households
 from .models import AuditChannel, HouseholdMember
+from .scoping import RegionScopedAdmin, is_national
 
 
 class HouseholdUploadForm(forms.Form):
@@ -21,7 +22,8 @@ class HouseholdUploadForm(forms.Form):
 
 
 @admin.register(HouseholdMember)
-class HouseholdMemberAdmin(admin.ModelAdmin):
+class HouseholdMemberAdmin(RegionScopedAdmin):
+    region_paths = ("person__region__code",)
     list_display = ["household_id", "masked_name_col", "relationship_to_head", "updated_at"]
     list_filter = ["relationship_to_head"]
     search_fields = ["household_id"]
@@ -49,7 +51,8 @@ class HouseholdMemberAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("accounts.change_insuredperson"):
+        # The file may hold any region's people: only national staff import it.
+        if not request.user.has_perm("accounts.change_insuredperson") or not is_national(request.user):
             return redirect("admin:index")
         form = HouseholdUploadForm(request.POST or None, request.FILES or None)
         errors: list[Any] = []
