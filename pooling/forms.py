@@ -54,7 +54,7 @@ class ProposeForm(forms.Form):
         self.helper = _helper(submit_label or _("Check"))
         if relationships:  # only the relationships the holder's region allows
             allowed = set(relationships)
-            self.fields["relationship"].choices = [
+            self.fields["relationship"].choices = [  # type: ignore[attr-defined]
                 ("", _("Choose…")), *[(code, label) for code, label in Relationship.choices if code in allowed]
             ]
 

@@ -162,7 +162,7 @@ def line_items(statement: MonthlyStatement) -> list[LineItem]:
         elif row.patient_id is None:
             person = _("Not recorded")
         else:
-            person = row.patient.name
+            person = row.patient.name if row.patient is not None else _("Not recorded")
         kind = row.transaction.kind
         if kind == TransactionKind.REVERSAL:
             category = str(kinds[kind])
