@@ -101,6 +101,15 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
     from accounts.regions import ensure_reference_data
 
     ensure_reference_data()
+    # The terms and pledge (a data migration) too, once a transactional test flushed them.
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from pooling.models import PledgeText
+
+    if not PledgeText.objects.exists():
+        import_module("pooling.migrations.0013_pledge_version_one").add_version_one(apps, None)
 
 
 @pytest.fixture(autouse=True)
