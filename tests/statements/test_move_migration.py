@@ -28,6 +28,11 @@ def _migrate(targets: list[tuple[str, str | None]] | None = None) -> Any:
 @pytest.mark.django_db(transaction=True)
 def test_statements_made_before_the_move_are_intact_after_it(holder: Any) -> None:
     account = open_account(holder)  # the ledger's tables do not take part in the move
+    # Permissions come from post_migrate; a transactional test before this one may have flushed them.
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    create_permissions(apps.get_app_config("statements"), verbosity=0)
     permission = Permission.objects.get(codename="view_monthlystatement")
     try:
         old = _migrate(BEFORE_THE_MOVE)
