@@ -10,11 +10,11 @@ from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.shortcuts import render
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from .admin_tools import FenAsYuanField, YuanAdminMixin, region_filter
+from .admin_tools import FenAsYuanField, YuanAdminMixin, csv_upload_view, region_filter
 from .idnumbers import normalize_id_number
 from .models import (
     AuditChannel,
@@ -29,7 +29,7 @@ from .models import (
     normalize_phone,
 )
 from .registry import HEADER, PersonChange, announce_change, import_registry
-from .scoping import RegionScopedAdmin, is_national
+from .scoping import RegionScopedAdmin
 
 admin.site.site_header = _("Family Pooling Portal — bureau administration")
 admin.site.site_title = _("Family Pooling Portal")
@@ -246,27 +246,7 @@ class InsuredPersonAdmin(RegionScopedAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        # The file may hold any region's people: only national staff import it.
-        if not request.user.has_perm("accounts.change_insuredperson") or not is_national(request.user):
-            return redirect("admin:index")
-        form = RegistryUploadForm(request.POST or None, request.FILES or None)
-        errors: list[Any] = []
-        if request.method == "POST" and form.is_valid():
-            raw = form.cleaned_data["file"].read()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                form.add_error("file", _("The file is not UTF-8 text. Save it as 'CSV UTF-8' and upload again."))
-            else:
-                result = import_registry(text, actor=request.user, channel=AuditChannel.ADMIN)
-                if result.ok:
-                    messages.success(request, _("Import done: %(c)d created, %(u)d updated, %(n)d unchanged.") % {
-                        "c": result.created, "u": result.updated, "n": result.unchanged})
-                    return redirect(reverse("admin:accounts_insuredperson_changelist"))
-                errors = result.errors
-        context = {**self.admin_site.each_context(request), "form": form, "errors": errors,
-                   "title": _("Import the insured registry"), "opts": self.model._meta}
-        return render(request, "admin/accounts/insuredperson/import.html", context)
+        return csv_upload_view(self, request, RegistryUploadForm, import_registry, _("Import the insured registry"), "admin:accounts_insuredperson_changelist")
 
 
 @admin.register(Office)

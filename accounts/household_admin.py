@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from .admin_tools import csv_upload_view
 from .households import HEADER, import_households
-from .models import AuditChannel, HouseholdMember
-from .scoping import RegionScopedAdmin, is_national
+from .models import HouseholdMember
+from .scoping import RegionScopedAdmin
 
 
 class HouseholdUploadForm(forms.Form):
@@ -51,24 +51,4 @@ class HouseholdMemberAdmin(RegionScopedAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        # The file may hold any region's people: only national staff import it.
-        if not request.user.has_perm("accounts.change_insuredperson") or not is_national(request.user):
-            return redirect("admin:index")
-        form = HouseholdUploadForm(request.POST or None, request.FILES or None)
-        errors: list[Any] = []
-        if request.method == "POST" and form.is_valid():
-            raw = form.cleaned_data["file"].read()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                form.add_error("file", _("The file is not UTF-8 text. Save it as 'CSV UTF-8' and upload again."))
-            else:
-                result = import_households(text, actor=request.user, channel=AuditChannel.ADMIN)
-                if result.ok:
-                    messages.success(request, _("Import done: %(c)d created, %(u)d updated, %(n)d unchanged.") % {
-                        "c": result.created, "u": result.updated, "n": result.unchanged})
-                    return redirect(reverse("admin:accounts_householdmember_changelist"))
-                errors = result.errors
-        context = {**self.admin_site.each_context(request), "form": form, "errors": errors,
-                   "title": _("Import household registration"), "opts": self.model._meta}
-        return render(request, "admin/accounts/insuredperson/import.html", context)
+        return csv_upload_view(self, request, HouseholdUploadForm, import_households, _("Import household registration"), "admin:accounts_householdmember_changelist")
