@@ -61,9 +61,15 @@ def sync_staff_groups(apps: Any) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        # A migration's app configs are stubs without a models module, which create_permissions
+        # skips; lend them one for the call and give back what was there (the project's real
+        # registry, when this runs outside a migration, keeps its modules).
+        kept = getattr(app_config, "models_module", None)
+        app_config.models_module = kept or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = kept
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, wanted in STAFF_GROUPS.items():

@@ -51,6 +51,19 @@ def test_the_staff_groups_exist_at_every_level():
     assert Group.objects.get(name=scoping.CITY_ADMINISTRATOR).permissions.filter(codename="change_regionpolicy").exists()
 
 
+def test_syncing_the_groups_again_keeps_the_apps_whole():
+    """Run with the project's own registry (as a test or a shell would), the sync must not leave
+    the apps without their models module: Django would then skip their permissions for good."""
+    from django.apps import apps
+
+    from portal.staff_groups import sync_staff_groups
+
+    sync_staff_groups(apps)
+    assert all(config.models_module is not None for config in apps.get_app_configs() if config.label in {
+        "accounts", "pooling", "payments", "statements", "auth"})
+    assert Group.objects.get(name=scoping.CITY_VIEWER).permissions.filter(codename="view_monthlystatement").exists()
+
+
 def test_a_haikou_clerk_sees_only_haikou_rows(client, world):
     clerk = make_bureau_staff("hk", HAIKOU, scoping.CITY_ADMINISTRATOR)
     login_staff(client, clerk)
