@@ -348,12 +348,12 @@ def activity(request: HttpRequest) -> HttpResponse:
     kind = kind if kind in activity_rows.KINDS else ""
     events = activity_rows.events_for(person, kind)
     if request.GET.get("format") == "csv":
-        lines = (activity_rows.row_of(event, person) for event in events.iterator())
+        lines = activity_rows.rows_of(events.iterator(), person)
         response = HttpResponse(activity_rows.to_csv(lines), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="activity-{timezone.localdate():%Y%m%d}.csv"'
         return response
     page = Paginator(events, 25).get_page(request.GET.get("page"))
-    rows = [activity_rows.row_of(event, person) for event in page.object_list]
+    rows = activity_rows.rows_of(page.object_list, person)
     return render(request, "accounts/activity.html", {
         "page": page, "rows": rows, "kind": kind, "kinds": list(activity_rows.KINDS.items()),
         "query": f"kind={kind}" if kind else "", "years": activity_rows.HISTORY_DAYS // 365,
