@@ -5,27 +5,44 @@ change to the person's record, account and bindings, and every sign-in. Higher l
 objects that concern a person (pooling adds their bindings) with ``register_audit_scope``.
 Staff appear as office and staff number, never by personal name; other citizens by masked name
 and masked ID number.
+
+Citizens never see the trail's internal codes: every action has a plain label (an action the
+page does not know gets a generic one of its kind), and the details column is written from the
+row's data by a describer per action. Accounts describes its own actions; higher layers register
+theirs (``register_detail``), as they register their scopes. Free-text notes are never shown.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
-from .models import AuditChannel, AuditEvent, InsuredPerson, Role, User
+from .models import (
+    AuditChannel,
+    AuditEvent,
+    CodePurpose,
+    HouseholdRole,
+    InsuranceStatus,
+    InsuredPerson,
+    Region,
+    Role,
+    Scheme,
+    User,
+)
 
 HISTORY_DAYS = 2 * 365
 
-LOOKUP_ACTIONS = ("staff.lookup", "counter.lookup", "counter.search")
+LOOKUP_ACTIONS = ("staff.lookup", "counter.lookup", "counter.search", "counter.receipt")
 SIGN_IN_ACTIONS = ("account.login",)
 # Rows that say nothing about the person (a search that found nobody is not about them).
 NOT_ABOUT_ANYONE = ("staff.search",)
@@ -39,7 +56,7 @@ KINDS = {
 ACTION_LABELS: dict[str, Any] = {
     "staff.lookup": gettext_lazy("Bureau staff opened your record"),
     "counter.lookup": gettext_lazy("A counter opened your record"),
-    "counter.search": gettext_lazy("A counter looked up your ID number"),
+    "counter.search": gettext_lazy("A counter looked you up"),
     "account.login": gettext_lazy("You signed in"),
     "account.created": gettext_lazy("Portal account created"),
     "account.password_reset": gettext_lazy("Password reset with a code"),
@@ -50,7 +67,13 @@ ACTION_LABELS: dict[str, Any] = {
     "registry.created": gettext_lazy("Insurance record created"),
     "registry.updated": gettext_lazy("Insurance record updated (registry import)"),
     "registry.edited": gettext_lazy("Insurance record corrected by the bureau"),
+    "registry.phone_changed": gettext_lazy("Registered phone changed"),
     "registry.death": gettext_lazy("Death recorded"),
+    "household.created": gettext_lazy("Household registration recorded"),
+    "household.updated": gettext_lazy("Household registration updated"),
+    "counter.receipt": gettext_lazy("A counter opened a receipt of yours"),
+    "counter.action": gettext_lazy("Done for you at a counter"),
+    "counter.signup_completed": gettext_lazy("Portal account created with help at a counter"),
     "voucher.issue": gettext_lazy("Payment code issued"),
     "voucher.extend": gettext_lazy("Payment code extended"),
     "premium.pay": gettext_lazy("Resident premium paid"),
@@ -74,6 +97,17 @@ ACTION_LABELS: dict[str, Any] = {
     "pooling.unsuspended": gettext_lazy("Family pooling works again"),
     "pooling.order_set": gettext_lazy("Order of accounts to pay from changed"),
     "pooling.reviewed": gettext_lazy("Family pooling reviewed by the bureau"),
+    "pooling.rejected": gettext_lazy("Family pooling ended by the bureau"),
+    "pooling.proof_requested": gettext_lazy("The bureau asked for proof of the relationship"),
+    "pooling.proof_verified": gettext_lazy("Proof of the relationship checked"),
+    "pooling.premium_only_added": gettext_lazy("Relative added for premium payments only"),
+}
+
+# For an action this page has no label for (a newer one): what kind of thing happened.
+GENERIC_LABELS = {
+    "lookup": gettext_lazy("Your information was looked at"),
+    "change": gettext_lazy("Your record or account was changed"),
+    "signin": gettext_lazy("You signed in"),
 }
 
 # Functions that add the objects concerning a person (e.g. their bindings) as a Q on AuditEvent.
@@ -83,6 +117,65 @@ audit_scopes: list[Callable[[InsuredPerson], Q]] = []
 def register_audit_scope(scope: Callable[[InsuredPerson], Q]) -> None:
     if scope not in audit_scopes:
         audit_scopes.append(scope)
+
+
+def action_label(action: str) -> str:
+    """What happened, in plain words; never the action's code."""
+    return str(ACTION_LABELS.get(action) or GENERIC_LABELS[kind_of(action)])
+
+
+def channel_label(channel: str) -> str:
+    return str(AuditChannel(channel).label) if channel in AuditChannel.values else _("Other")
+
+
+@dataclass(frozen=True)
+class DetailContext:
+    """What a describer may need beside the row: who is reading, and names fetched once per page."""
+
+    viewer: InsuredPerson | None = None
+    region_names: dict[str, str] = field(default_factory=dict)
+
+    def region(self, code: Any) -> str:
+        return self.region_names.get(str(code or "")) or _("another region")
+
+
+Describer = Callable[[AuditEvent, DetailContext], str]
+detail_describers: dict[str, Describer] = {}
+
+
+def register_detail(actions: Iterable[str], describe: Describer) -> None:
+    """A higher layer describes the details of its own actions (e.g. pooling's end reasons)."""
+    for action in actions:
+        detail_describers[action] = describe
+
+
+def detail_of(event: AuditEvent, context: DetailContext | None = None) -> str:
+    """The details column: plain, translated words from the row's data, or nothing."""
+    describe = detail_describers.get(event.action) or ACCOUNT_DETAILS.get(event.action)
+    return str(describe(event, context or DetailContext())) if describe else ""
+
+
+def data(event: AuditEvent, part: str = "after") -> dict[str, Any]:
+    """The row's before or after data as a dict (old or odd rows may hold something else)."""
+    value = getattr(event, part)
+    return value if isinstance(value, dict) else {}
+
+
+def choice_label(choices: Any, value: Any, unknown: Any = None) -> str:
+    """The label of a code from a TextChoices class or a dict of labels; a generic word if unknown."""
+    labels = choices if isinstance(choices, dict) else dict(choices.choices)
+    label = labels.get(value)
+    return str(label if label is not None else (unknown if unknown is not None else _("other")))
+
+
+def joined(parts: Sequence[Any]) -> str:
+    """Parts of a detail, one after the other ("a; b"; in Chinese "a；b")."""
+    return pgettext("punctuation", "; ").join(str(p) for p in parts if p)
+
+
+def listed(items: Iterable[Any]) -> str:
+    """Items of a list ("a, b"; in Chinese "a、b"), each once."""
+    return pgettext("list separator", ", ").join(dict.fromkeys(str(item) for item in items))
 
 
 def kind_of(action: str) -> str:
@@ -175,23 +268,129 @@ class ActivityRow:
     detail: str
 
 
-def row_of(event: AuditEvent, viewer: InsuredPerson) -> ActivityRow:
+def row_of(event: AuditEvent, viewer: InsuredPerson, context: DetailContext | None = None) -> ActivityRow:
     kind = kind_of(event.action)
-    detail = ""
-    if kind == "signin":
-        detail = browser_label(event.after)
-    elif kind == "lookup":
-        detail = event.note if event.note not in ("", "found", "not found") else ""
     return ActivityRow(
         at=event.created_at,
         kind=kind,
         kind_label=str(KINDS[kind]),
-        what=str(ACTION_LABELS.get(event.action, event.action)),
+        what=action_label(event.action),
         who=who_label(event, viewer),
-        channel=str(AuditChannel(event.channel).label) if event.channel in AuditChannel.values else event.channel,
+        channel=channel_label(event.channel),
         on_behalf=behalf_label(event, viewer),
-        detail=detail,
+        detail=detail_of(event, context or DetailContext(viewer)),
     )
+
+
+def rows_of(events: Iterable[AuditEvent], viewer: InsuredPerson) -> list[ActivityRow]:
+    """The rows of a page (or of the download), with the region names they mention read in one query."""
+    events = list(events)
+    codes = {str(d.get(key)) for e in events if e.action.startswith("registry.")
+             for d in (data(e, "before"), data(e, "after")) for key in ("region", "region_id") if d.get(key)}
+    names = {r.code: r.full_name for r in Region.objects.filter(code__in=codes)} if codes else {}
+    context = DetailContext(viewer, names)
+    return [row_of(event, viewer, context) for event in events]
+
+
+# -- details of the actions accounts writes ------------------------------------------------------
+
+PERSON_FIELDS = {
+    "name": gettext_lazy("name"),
+    "scheme": gettext_lazy("insurance scheme"),
+    "status": gettext_lazy("insurance status"),
+    "region": gettext_lazy("pooling region"),
+    "region_id": gettext_lazy("pooling region"),
+    "died_on": gettext_lazy("date of death"),
+}
+
+
+def _person_value(key: str, value: Any, context: DetailContext) -> str:
+    if key == "scheme":
+        return choice_label(Scheme, value)
+    if key == "status":
+        return choice_label(InsuranceStatus, value)
+    if key in ("region", "region_id"):
+        return context.region(value)
+    return str(value) if value not in (None, "") else _("none")
+
+
+def _login(event: AuditEvent, context: DetailContext) -> str:
+    return browser_label(event.after)
+
+
+def _code_sent(event: AuditEvent, context: DetailContext) -> str:
+    after = data(event)
+    purpose = _("For: %(purpose)s") % {"purpose": choice_label(CodePurpose, after.get("purpose"))}
+    sent_to = _("sent to %(phone)s") % {"phone": after["to"]} if after.get("to") else ""
+    return joined([purpose, sent_to])
+
+
+def _preferences(event: AuditEvent, context: DetailContext) -> str:
+    from django.conf import settings
+
+    after = data(event)
+    parts = []
+    if after.get("language"):
+        parts.append(_("Language: %(language)s") % {"language": choice_label(dict(settings.LANGUAGES), after["language"])})
+    if "notify_sms" in after:
+        parts.append(_("Text messages: %(choice)s") % {"choice": _("on") if after["notify_sms"] else _("off")})
+    if "notify_email" in after:
+        parts.append(_("E-mail: %(choice)s") % {"choice": _("on") if after["notify_email"] else _("off")})
+    return joined(parts)
+
+
+def _registry_created(event: AuditEvent, context: DetailContext) -> str:
+    after = data(event)
+    return joined([_person_value(key, after[key], context) for key in ("scheme", "status", "region") if key in after])
+
+
+def _registry_updated(event: AuditEvent, context: DetailContext) -> str:
+    before, after = data(event, "before"), data(event)
+    return joined([
+        _("%(what)s: %(before)s → %(after)s") % {
+            "what": capfirst(PERSON_FIELDS[key]), "before": _person_value(key, before.get(key), context),
+            "after": _person_value(key, after.get(key), context)}
+        for key in PERSON_FIELDS if key in after and before.get(key) != after.get(key)
+    ])
+
+
+def _registry_edited(event: AuditEvent, context: DetailContext) -> str:
+    changed = data(event).get("changed")
+    if not isinstance(changed, list) or not changed:
+        return ""
+    fields = [str(PERSON_FIELDS.get(name, _("other details"))) for name in changed]
+    return _("Changed: %(fields)s") % {"fields": listed(fields)}
+
+
+def _phone_changed(event: AuditEvent, context: DetailContext) -> str:
+    phone = data(event).get("phone")
+    return _("New phone: %(phone)s") % {"phone": phone} if phone else ""
+
+
+def _death(event: AuditEvent, context: DetailContext) -> str:
+    day = data(event).get("died_on")
+    return _("Date: %(date)s") % {"date": day} if day else ""
+
+
+def _household(event: AuditEvent, context: DetailContext) -> str:
+    role = data(event).get("relationship_to_head")
+    if not role:
+        return ""
+    return _("Relationship to the head of household: %(role)s") % {"role": choice_label(HouseholdRole, role)}
+
+
+ACCOUNT_DETAILS: dict[str, Describer] = {
+    "account.login": _login,
+    "code.sent": _code_sent,
+    "account.preferences": _preferences,
+    "registry.created": _registry_created,
+    "registry.updated": _registry_updated,
+    "registry.edited": _registry_edited,
+    "registry.phone_changed": _phone_changed,
+    "registry.death": _death,
+    "household.created": _household,
+    "household.updated": _household,
+}
 
 
 def to_csv(rows: Iterable[ActivityRow]) -> bytes:

@@ -1,4 +1,5 @@
-"""What the bureau's CSV imports share: row errors and the command that reads and reports.
+"""What the bureau's CSV imports share: reading the rows, row errors, the ID-number check, the
+upsert result, and the command that reads and reports.
 
 Each import validates every row before writing anything; a command built on
 ``CsvImportCommand`` reads the UTF-8 file, runs the import and, when rows are bad, prints each
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+
+from .idnumbers import IdFacts, validate_id_number
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,28 @@ def read_rows(text: str, header: list[str]) -> tuple[list[tuple[int, dict[str, s
                 rows.append((line, {key: value.strip() for key, value in zip(header, values, strict=True)}))
         line = reader.line_num + 1
     return rows, errors
+
+
+def check_id_number(value: str) -> tuple[IdFacts | None, str]:
+    """The facts of a row's ID number, or None and the reason as a row error states it."""
+    try:
+        return validate_id_number(value), ""
+    except ValidationError as exc:
+        return None, _("ID number %(value)s: %(reason)s") % {"value": value, "reason": " ".join(exc.messages)}
+
+
+@dataclass
+class ImportResult:
+    """What an upsert import did (people or household members): counts, or the bad rows and nothing written."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
 
 class ImportOutcome(Protocol):

@@ -8,32 +8,18 @@ file twice changes nothing the second time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import crypto
-from .csvimport import RowError, read_rows
-from .idnumbers import validate_id_number
+from .csvimport import ImportResult, RowError, check_id_number, read_rows
 from .models import AuditChannel, HouseholdMember, HouseholdRole, InsuredPerson, audit
 
 HEADER = ["household_id", "id_number", "relationship_to_head"]
 HOUSEHOLD_ID_MAX = 40
-
-
-@dataclass
-class HouseholdImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 @dataclass(frozen=True)
@@ -48,13 +34,10 @@ def validate_households_csv(text: str) -> tuple[list[_Row], list[RowError]]:
     rows, errors = read_rows(text, HEADER)
     parsed: list[tuple[int, dict[str, str], str | None]] = []
     for line, raw in rows:
-        number = None
-        try:
-            number = validate_id_number(raw["id_number"]).number
-        except ValidationError as exc:
-            errors.append(RowError(line, _("ID number %(value)s: %(reason)s")
-                                   % {"value": raw["id_number"], "reason": " ".join(exc.messages)}))
-        parsed.append((line, raw, number))
+        facts, id_problem = check_id_number(raw["id_number"])
+        if id_problem:
+            errors.append(RowError(line, id_problem))
+        parsed.append((line, raw, facts.number if facts else None))
     hashes = {crypto.lookup_hash(number): number for _line, _raw, number in parsed if number}
     people = dict(InsuredPerson.objects.filter(id_hash__in=hashes).values_list("id_hash", "pk"))
     person_by_number = {number: people.get(h) for h, number in hashes.items()}
@@ -98,10 +81,10 @@ def validate_households_csv(text: str) -> tuple[list[_Row], list[RowError]]:
     return valid, errors
 
 
-def import_households(text: str, *, actor: Any = None, channel: str = AuditChannel.COMMAND) -> HouseholdImportResult:
+def import_households(text: str, *, actor: Any = None, channel: str = AuditChannel.COMMAND) -> ImportResult:
     """Validate the whole file, then upsert every member in one transaction (or write nothing)."""
     rows, errors = validate_households_csv(text)
-    result = HouseholdImportResult(errors=errors)
+    result = ImportResult(errors=errors)
     if errors:
         return result
     with transaction.atomic():

@@ -11,15 +11,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .csvimport import RowError
-from .idnumbers import normalize_id_number, validate_id_number
+from .csvimport import ImportResult, RowError, check_id_number, read_rows
+from .idnumbers import normalize_id_number
 from .models import AuditChannel, InsuranceStatus, InsuredPerson, Region, Scheme, audit, normalize_phone
 
 HEADER = ["id_number", "name", "phone", "scheme", "status", "region_code"]
@@ -44,18 +43,6 @@ def on_person_changed(listener: PersonChangeListener) -> PersonChangeListener:
     return listener
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
 @dataclass(frozen=True)
 class _Row:
     line: int
@@ -69,58 +56,18 @@ class _Row:
     sex: str
 
 
-def _read(text: str) -> tuple[list[tuple[int, dict[str, str | None]]], list[RowError]]:
-    """Rows with the line number they start on; a row with too few or too many columns is an error."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        header = []
-    except csv.Error as exc:
-        return [], [RowError(1, _("the file is not valid CSV (%(error)s)") % {"error": exc})]
-    if header != HEADER:
-        return [], [RowError(1, _("the header must be exactly: %(header)s") % {"header": ",".join(HEADER)})]
-    rows: list[tuple[int, dict[str, str | None]]] = []
-    errors: list[RowError] = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(line, _("the file is not valid CSV (%(error)s)") % {"error": exc}))
-            break
-        if not values or all(not v.strip() for v in values):
-            line = reader.line_num + 1
-            continue  # blank lines are allowed
-        if len(values) != len(HEADER):
-            rows.append((line, {"__columns__": str(len(values))}))
-        else:
-            rows.append((line, {key: value.strip() for key, value in zip(HEADER, values, strict=True)}))
-        line = reader.line_num + 1
-    return rows, errors
-
-
 def validate_registry_csv(text: str) -> tuple[list[_Row], list[RowError]]:
-    rows, errors = _read(text)
+    rows, errors = read_rows(text, HEADER)
     if errors and not rows:
         return [], errors
     regions = set(Region.objects.filter(current=True).values_list("code", flat=True))
     seen: dict[str, int] = {}
     valid: list[_Row] = []
-    for index, raw_row in rows:
+    for index, raw in rows:
         reasons: list[str] = []
-        if "__columns__" in raw_row:
-            errors.append(RowError(index, _("the row has %(count)s columns instead of 6")
-                                   % {"count": raw_row["__columns__"]}))
-            continue
-        raw = {k: v or "" for k, v in raw_row.items()}
-        facts = None
-        try:
-            facts = validate_id_number(raw["id_number"])
-        except ValidationError as exc:
-            reasons.append(_("ID number %(value)s: %(reason)s") % {"value": raw["id_number"], "reason": " ".join(exc.messages)})
+        facts, id_problem = check_id_number(raw["id_number"])
+        if id_problem:
+            reasons.append(id_problem)
         name = raw["name"]
         if not name:
             reasons.append(_("the name is empty"))

@@ -348,12 +348,12 @@ def activity(request: HttpRequest) -> HttpResponse:
     kind = kind if kind in activity_rows.KINDS else ""
     events = activity_rows.events_for(person, kind)
     if request.GET.get("format") == "csv":
-        lines = (activity_rows.row_of(event, person) for event in events.iterator())
+        lines = activity_rows.rows_of(events.iterator(), person)
         response = HttpResponse(activity_rows.to_csv(lines), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="activity-{timezone.localdate():%Y%m%d}.csv"'
         return response
     page = Paginator(events, 25).get_page(request.GET.get("page"))
-    rows = [activity_rows.row_of(event, person) for event in page.object_list]
+    rows = activity_rows.rows_of(page.object_list, person)
     return render(request, "accounts/activity.html", {
         "page": page, "rows": rows, "kind": kind, "kinds": list(activity_rows.KINDS.items()),
         "query": f"kind={kind}" if kind else "", "years": activity_rows.HISTORY_DAYS // 365,
@@ -380,8 +380,10 @@ def confirm_password(request: HttpRequest) -> HttpResponse:
     """Confirm with your password (valid a few minutes), then go back to what you were doing."""
     user: User = request.user  # type: ignore[assignment]
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not reauth.is_safe_next(request, target):
         target = reverse("portal:dashboard")
+    cancel = request.GET.get("cancel", "")
+    cancel = cancel if reauth.is_safe_next(request, cancel) else target
     form = ConfirmPasswordForm(user, request.POST or None, initial={"next": target})
     if request.method == "POST":
         wait = ratelimits.hit(request, "reauth_per_user", f"user:{user.pk}")
@@ -391,5 +393,5 @@ def confirm_password(request: HttpRequest) -> HttpResponse:
             reauth.mark_fresh(request)
             return redirect(target)
     return render(request, "accounts/confirm_password.html", {
-        "form": form, "next": target, "minutes": settings.REAUTH_SECONDS // 60,
+        "form": form, "next": target, "cancel": cancel, "minutes": settings.REAUTH_SECONDS // 60,
     })

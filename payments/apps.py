@@ -24,7 +24,9 @@ class PaymentsConfig(AppConfig):
         from portal.counter import register_person_section
         from portal.dashboard import register_section
 
+        from . import activity
         from .counter import person_section
 
+        activity.register()
         register_section("payments/_dashboard.html", dashboard_section, order=30)
         register_person_section("payments/_counter_person.html", person_section)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import reauth
 from accounts.models import InsuredPerson, User
@@ -142,27 +142,39 @@ def premium_list(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
     })
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @citizen_required
 def premium_pay(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
-    confirm = reauth.require(request, reverse("payments:premiums"))
-    if confirm is not None:
-        return confirm
-    form = PremiumForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Please choose a relative from the list."))
-        return redirect("payments:premiums")
-    relative = InsuredPerson.objects.filter(pk=form.cleaned_data["relative"]).first()
+    """What will happen (GET, or POST from the list), then the payment (POST confirm=yes).
+
+    Both need a fresh password confirmation; the confirmation page comes back here with the
+    relative and year chosen (a GET of this page), not to the list.
+    """
+    form = PremiumForm(request.POST if request.method == "POST" else request.GET)
+    # Only a relative on the person's own list: nobody else's name appears on the page.
+    relatives = {b.beneficiary.pk: b.beneficiary for b in live_bindings_for_holder(person)}
+    relative = relatives.get(form.cleaned_data["relative"]) if form.is_valid() else None
     if relative is None:
         messages.error(request, _("Please choose a relative from the list."))
         return redirect("payments:premiums")
-    if request.POST.get("confirm") != "yes":
+    year = form.cleaned_data["year"]
+    back_here = f"{reverse('payments:premium-pay')}?{urlencode({'relative': relative.pk, 'year': year})}"
+    confirm = reauth.require(request, back_here, _("For your safety, please confirm with your password first. "
+                                                   "Then you come back to this payment."),
+                             cancel_to=reverse("payments:premiums"))
+    if confirm is not None:
+        return confirm
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
         # The holder's own act: first a page with what will happen, then the money moves.
-        preview = premiums.premium_preview(person, relative, form.cleaned_data["year"])
+        preview = premiums.premium_preview(person, relative, year)
         return render(request, "payments/premium_confirm.html", {"preview": preview})
     try:
-        payment = premiums.pay_resident_premium(person, relative, form.cleaned_data["year"], actor=request.user)
+        payment = premiums.pay_resident_premium(person, relative, year, actor=request.user)
     except premiums.PremiumError as exc:
+        paid = PremiumPayment.objects.filter(payer=person, relative=relative, year=year).first()
+        if paid is not None:  # the same payment confirmed twice (a double click, a reload)
+            messages.info(request, _("This premium has already been paid. Here is its receipt."))
+            return redirect("payments:premium-receipt", pk=paid.pk)
         messages.error(request, exc.message)
         return redirect("payments:premiums")
     messages.success(request, _("The premium has been paid. Here is your receipt."))

@@ -21,6 +21,7 @@ class PoolingConfig(AppConfig):
         on_person_changed(_registry_listener)
         register_impact(binding_impacts)
         register_audit_scope(record.binding_scope)
+        record.register_details()
         add_schedule("pooling-expire-requests", "pooling.tasks.expire_pending_bindings_task", 300.0)
         add_schedule("pooling-remind-requests", "pooling.tasks.remind_pending_bindings_task", 3600.0)
         add_schedule("pooling-end-dates", "pooling.tasks.end_dates_task", crontab(hour=1, minute=5))

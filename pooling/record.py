@@ -11,11 +11,13 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import activity
+from accounts.activity import DetailContext, choice_label, data
 from accounts.models import AuditEvent, InsuredPerson, User
 
-from .models import Binding
+from .models import Binding, EndReason, UndoAction
 
 BINDING_LABEL = Binding._meta.label
 
@@ -48,16 +50,90 @@ def _yuan(fen: Any) -> str:
     return f"{fen / 100:.2f}" if isinstance(fen, int) else _("no limit")
 
 
-def _detail(event: AuditEvent) -> str:
-    after = event.after or {}
-    if event.action == "pooling.limits_set":
-        return _("per payment %(p)s, per month %(m)s, per year %(y)s (yuan)") % {
-            "p": _yuan(after.get("per_payment_cap_fen")), "m": _yuan(after.get("monthly_cap_fen")),
-            "y": _yuan(after.get("annual_cap_fen")),
-        }
-    if event.action == "pooling.end_date_set":
-        return after.get("end_date") or _("no end date")
-    return event.note if event.channel != "system" else ""
+# -- details of pooling's audit rows, in plain words (for this record and the activity page) ------
+
+# The notes propose_binding writes (stored as they are in older rows too).
+PROPOSED_NOTES = {
+    "minor: confirmed by the household register, active at once": gettext_lazy(
+        "A child: the household register confirms the relationship, so pooling started at once"),
+    "consent recorded at the counter": gettext_lazy("Consent was recorded at a counter"),
+    "minor: waits for a counter to see the documents": gettext_lazy(
+        "A child: a counter must check the documents before pooling starts"),
+}
+
+
+def _limits(event: AuditEvent, context: DetailContext) -> str:
+    after = data(event)
+    return _("per payment %(p)s, per month %(m)s, per year %(y)s (yuan)") % {
+        "p": _yuan(after.get("per_payment_cap_fen")), "m": _yuan(after.get("monthly_cap_fen")),
+        "y": _yuan(after.get("annual_cap_fen")),
+    }
+
+
+def _end_date(event: AuditEvent, context: DetailContext) -> str:
+    day = data(event).get("end_date")
+    return _("Ends on %(date)s") % {"date": day} if day else _("no end date")
+
+
+def _proposed(event: AuditEvent, context: DetailContext) -> str:
+    note = PROPOSED_NOTES.get(event.note)
+    return str(note) if note else ""
+
+
+def _end_reason(event: AuditEvent, context: DetailContext) -> str:
+    reason = data(event).get("end_reason")
+    return _("Reason: %(reason)s") % {"reason": choice_label(EndReason, reason)} if reason else ""
+
+
+def _rejected(event: AuditEvent, context: DetailContext) -> str:
+    from .review import RejectReason
+
+    return _("Reason: %(reason)s") % {"reason": choice_label(RejectReason.LABELS, event.note)}
+
+
+def _reviewed(event: AuditEvent, context: DetailContext) -> str:
+    return _("The relationship was confirmed") if event.note == "confirmed" else ""
+
+
+def _proof_verified(event: AuditEvent, context: DetailContext) -> str:
+    from .proposals import DOCUMENT_LABELS
+
+    codes = [code for code in event.note.split(",") if code]
+    if not codes:
+        return ""
+    return _("Documents seen: %(documents)s") % {
+        "documents": activity.listed(choice_label(DOCUMENT_LABELS, code) for code in codes)}
+
+
+def _paused(event: AuditEvent, context: DetailContext) -> str:
+    return _("All family pooling was paused at once") if event.note == "pause all" else ""
+
+
+def _undone(event: AuditEvent, context: DetailContext) -> str:
+    what = event.note.removeprefix("undo of ") if event.note.startswith("undo of ") else ""
+    return _("Undone: %(change)s") % {"change": choice_label(UndoAction, what)} if what else ""
+
+
+DETAILS = {
+    "pooling.limits_set": _limits,
+    "pooling.end_date_set": _end_date,
+    "pooling.proposed": _proposed,
+    "pooling.ended": _end_reason,
+    "pooling.unbound": _end_reason,
+    "pooling.cancelled": _end_reason,
+    "pooling.declined": _end_reason,
+    "pooling.expired": _end_reason,
+    "pooling.rejected": _rejected,
+    "pooling.reviewed": _reviewed,
+    "pooling.proof_verified": _proof_verified,
+    "pooling.paused": _paused,
+    "pooling.undone": _undone,
+}
+
+
+def register_details() -> None:
+    for action, describe in DETAILS.items():
+        activity.register_detail([action], describe)
 
 
 def authorisation_record(person: InsuredPerson, relative: int | None = None, event_type: str = "") -> list[BindingRecord]:
@@ -71,15 +147,16 @@ def authorisation_record(person: InsuredPerson, relative: int | None = None, eve
     events = AuditEvent.objects.filter(object_type=BINDING_LABEL, object_id__in=list(records))
     if event_type:
         events = events.filter(action=f"pooling.{event_type}")
+    context = DetailContext(person)
     for event in events.select_related("actor", "actor__office", "actor__person", "on_behalf_of").order_by("created_at", "id"):
         records[event.object_id].events.append({
             "at": event.created_at,
             "type": event.action.removeprefix("pooling."),
-            "what": str(activity.ACTION_LABELS.get(event.action, event.action)),
+            "what": activity.action_label(event.action),
             "who": activity.who_label(event, person),
-            "channel": activity.row_of(event, person).channel,
+            "channel": activity.channel_label(event.channel),
             "on_behalf": activity.behalf_label(event, person),
-            "detail": _detail(event),
+            "detail": activity.detail_of(event, context),
         })
     result = list(records.values())
     if event_type:
@@ -110,6 +187,6 @@ def record_view(request: HttpRequest) -> HttpResponse:
     return render(request, "pooling/record.html", {
         "records": authorisation_record(person, relative, event_type),
         "others": others, "relative": relative, "event_type": event_type,
-        "event_types": [(t, activity.ACTION_LABELS.get(f"pooling.{t}", t)) for t in EVENT_TYPES],
+        "event_types": [(t, activity.action_label(f"pooling.{t}")) for t in EVENT_TYPES],
         "person": person,
     })

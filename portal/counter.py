@@ -274,12 +274,14 @@ class DocumentCheck:
     """The documents table of a counter action: parsed, checked against the people, turned into rows."""
 
     def __init__(self, request: HttpRequest, person: InsuredPerson, relative: InsuredPerson | None = None, *,
-                 initial: list[dict[str, Any]] | None = None, need_person_id: bool = True) -> None:
+                 initial: list[dict[str, Any]] | None = None, need_person_id: bool = True, data: Any = None) -> None:
+        """``data``: the table's fields when they do not come from this request's POST (a confirmation step)."""
         from .counter_forms import documents_formset
 
         self.person, self.relative, self.need_person_id = person, relative, need_person_id
-        self.formset = documents_formset(request.POST if request.method == "POST" else None,
-                                         initial=initial or [PERSON_ID_CARD])
+        if data is None and request.method == "POST":
+            data = request.POST
+        self.formset = documents_formset(data, initial=initial or [PERSON_ID_CARD])
         self.problems: list[Any] = []
         self.seen: list[counter_records.SeenDocument] = []
 

@@ -1,5 +1,7 @@
 """The elderly-assist counter in Debian's chromium: an assistant finds an elderly man by name and
-birth date, binds his son with documents, sets a monthly cap and prints the receipt.
+birth date, binds his son with documents, sets a monthly cap and prints the receipt; pays the
+son's resident premium from the father's account after a confirmation page (Back keeps what was
+typed; a second confirmation from another tab pays nothing more).
 
 Screenshots go to test-artifacts/screenshots/counter-*.png; the printed receipt (A4 PDF from the
 print style sheet) to test-artifacts/counter-receipt.pdf and, rendered, counter-receipt-pdf-*.png.
@@ -19,7 +21,13 @@ from accounts.models import Office, Region, Role, User
 from pooling.models import Binding, BindingStatus
 from portal.models import CounterAction
 from tests.conftest import HAIKOU, make_person
-from tests.e2e.test_foundation_journey import SHOTS, Watched, assert_accessible_basics
+from tests.e2e.test_foundation_journey import (
+    SHOTS,
+    Watched,
+    assert_accessible_basics,
+    assert_age_friendly,
+    assert_standard_targets,
+)
 
 from ..pooling.conftest import credit
 
@@ -160,6 +168,90 @@ def test_an_assistant_binds_an_elderly_mans_son_with_documents_sets_a_cap_and_pr
         subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(SHOTS / "counter-receipt-pdf")], check=True)
         pages = sorted(SHOTS.glob("counter-receipt-pdf-*.png"))
         assert len(pages) == 1, "the receipt fits on one A4 page"
+
+
+def test_an_assistant_checks_a_premium_payment_with_the_person_before_paying_it(live_server, window, desk):
+    from payments import ledger
+    from payments.models import PremiumPayment
+    from payments.premiums import premium_amount, premium_year
+    from portal.templatetags.portal_tags import format_fen
+    from tests.pooling.conftest import make_binding
+
+    w, page, base = window, window.page, live_server.url
+    father, son = desk["father"], desk["son"]
+    make_binding(father, son, "child")
+    amount, year = premium_amount(son), premium_year()
+    page.goto(base + "/accounts/login/")
+    _log_in_with_code(page)
+    page.goto(base + f"/counter/person/{father.pk}/")
+    page.click("#counter-payments a:has-text('Pay on their behalf')")
+    page.fill("#id_doc-0-number", father.id_number)
+    page.click("#counter-submit")
+
+    # The confirmation: who pays, for whom, what, how much, from which account, the balance after.
+    page.wait_for_selector("[data-testid=premium-confirm]")
+    facts = page.inner_text("[data-testid=premium-confirm]")
+    for text in (f"Zhao Jianguo ({father.masked_id_number})", f"Zhao Ming ({son.masked_id_number}) · Child",
+                 f"Urban-rural resident insurance premium for {year}", format_fen(amount),
+                 "Medical-insurance personal account of Zhao Jianguo", "¥3,000.00",
+                 format_fen(300_000 - amount)):
+        assert text in facts, text
+    assert father.id_number not in page.content() and son.id_number not in page.content()
+    assert not PremiumPayment.objects.exists()
+    assert_accessible_basics(w, "the premium confirmation")
+    assert_standard_targets(w, "the premium confirmation")
+    shot(w, "8-premium-confirm-en")
+
+    # Back: the documents as typed; then on to the confirmation again.
+    page.click("#counter-back")
+    page.wait_for_selector("#counter-submit")
+    assert page.input_value("#id_doc-0-number") == father.id_number and not PremiumPayment.objects.exists()
+    page.click("#counter-submit")
+    page.wait_for_selector("#counter-confirm")
+
+    # The same confirmation open in a second tab, in Chinese (the default language of the site).
+    w.page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": base}])
+    other = Watched(page.context.new_page())
+    other.page.goto(base + f"/counter/person/{father.pk}/")
+    other.page.click("#counter-payments a.btn-primary")
+    other.page.fill("#id_doc-0-number", father.id_number)
+    other.page.click("#counter-submit")
+    other.page.wait_for_selector("#counter-confirm")
+    zh = other.page.inner_text("main")
+    for text in ("核对保费缴纳信息", "尚未缴费", f"{year} 年度城乡居民医保保费", "Zhao Jianguo的医保个人账户",
+                 f"确认并缴纳 {format_fen(amount)}", "返回"):
+        assert text in zh, text
+    assert_accessible_basics(other, "the premium confirmation in Chinese")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    other.shot("counter-9-premium-confirm-zh")
+    # In large text on a phone-sized window, after going back once (what was typed is kept).
+    page.context.add_cookies([{"name": "age_friendly", "value": "1", "url": base}])
+    other.page.set_viewport_size({"width": 390, "height": 844})
+    other.page.click("#counter-back")
+    other.page.click("#counter-submit")
+    other.page.wait_for_selector("#counter-confirm")
+    assert_age_friendly(other, "the premium confirmation in large text")
+    assert_accessible_basics(other, "the premium confirmation in large text on a phone")
+    other.shot("counter-9b-premium-confirm-zh-large-phone")
+    other.page.set_viewport_size({"width": 1280, "height": 900})  # the counter's own screen again
+
+    # Confirm: paid once, with a receipt.
+    page.click("#counter-confirm")
+    page.wait_for_url("**/receipt/*/")
+    assert PremiumPayment.objects.get().amount_fen == amount
+    assert ledger.balance_of(father) == 300_000 - amount
+    shot(w, "10-premium-receipt")
+
+    # Confirming again from the other tab pays nothing more and shows the first receipt.
+    other.page.click("#counter-confirm")
+    other.page.wait_for_url("**/receipt/*/")
+    assert "该保费已缴纳" in other.page.inner_text("main")
+    assert PremiumPayment.objects.count() == 1 and CounterAction.objects.filter(kind="premium").count() == 1
+    assert ledger.balance_of(father) == 300_000 - amount
+    other.shot("counter-11-premium-paid-twice-zh")
+    for watched in (w, other):
+        assert not watched.csp_violations and not watched.errors, (watched.csp_violations, watched.errors)
+    other.page.close()
 
 
 def test_without_javascript_the_receipt_says_how_to_print(chromium, live_server, desk):

@@ -1,4 +1,5 @@
-"""The payments pages in Debian's chromium: e-voucher, spending, premium receipt, at phone width.
+"""The payments pages in Debian's chromium: e-voucher, spending, premium receipt, at phone width;
+paying a premium with the password asked for on the way (it comes back to the same payment).
 
 Screenshots go to test-artifacts/screenshots/payments-*.png. Checked: no CSP violation, no
 horizontal scrolling on a phone, the QR image loads, the extend button works without JS.
@@ -40,14 +41,14 @@ def browser() -> Iterator[Any]:
 
 
 def logged_in_page(browser: Any, live_server: Any, client: Any, person: Any, *, width: int = 390,
-                   age_friendly: bool = False) -> tuple[Any, list[str]]:
+                   age_friendly: bool = False, language: str = "en") -> tuple[Any, list[str]]:
     client.force_login(person.user)
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
     host = live_server.url.split("//")[1].split(":")[0]
     cookies = [
         {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
          "domain": host, "path": "/"},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "domain": host, "path": "/"},
+        {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "domain": host, "path": "/"},
     ]
     if age_friendly:
         cookies.append({"name": "age_friendly", "value": "1", "domain": host, "path": "/"})
@@ -109,5 +110,40 @@ def test_spending_and_receipt_pages(browser, live_server, client, holder, mother
     page.goto(f"{live_server.url}/payments/my-payments/")
     assert no_sideways_scroll(page)
     shot(page, "my-payments-phone")
+    assert problems == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_premium_payment_comes_back_to_the_same_payment_after_the_password(language, browser, live_server, client,
+                                                                              holder, mother):
+    from payments.models import PremiumPayment
+    from tests.conftest import PASSWORD, make_person
+
+    RegionPolicy.objects.create(region_id="460100", effective_from=datetime.date(2021, 1, 1), resident_premium_fen=38_000)
+    credit(holder, 320_000)
+    bind(holder, mother, "parent")
+    father = make_person("张建华", birth="1946-02-03", sex="M", scheme="resident")
+    bind(holder, father, "parent")
+    texts = {"en": {"asked": "Then you come back to this payment.", "pay": "Pay ¥380.00 now"},
+             "zh-hans": {"asked": "随后回到本次缴费", "pay": "立即缴纳 ¥380.00"}}[language]
+    page, problems = logged_in_page(browser, live_server, client, holder, width=1200, language=language)
+    page.goto(f"{live_server.url}/payments/premiums/")
+    page.locator(".list-group-item", has_text="张建华").locator("button[type=submit]").click()
+
+    # The password first, then back to this payment (not to the list).
+    page.wait_for_url("**/accounts/confirm/?next=*")
+    assert texts["asked"] in page.inner_text("main")
+    shot(page, f"reauth-{language}")
+    page.fill("#id_password", PASSWORD)
+    page.locator("main [type=submit]").click()
+    page.wait_for_url(f"**/payments/premiums/pay/?relative={father.pk}&year={premium_year()}")
+    assert "张建华" in page.inner_text("[data-testid=confirm-relative]")
+    assert page.inner_text("[data-testid=confirm-year]") == str(premium_year())
+    assert not PremiumPayment.objects.exists()
+    shot(page, f"premium-confirm-after-password-{language}")
+    page.get_by_role("button", name=texts["pay"]).click()
+    page.wait_for_url("**/payments/premiums/*/")
+    assert PremiumPayment.objects.get().relative == father
     assert problems == []
     page.context.close()

@@ -115,8 +115,10 @@ def test_counter_staff_pay_on_a_citizens_behalf(client, counter_assistant, holde
     login_staff(client, counter_assistant)
     page = client.get(f"/counter/person/{holder.pk}/")
     assert "Pay on their behalf" in page.content.decode()
-    response = client.post(f"/counter/person/{holder.pk}/premium/", {"relative": mother.pk, "year": premium_year(),
-                                                                     **person_id(holder)}, follow=True)
+    data = {"relative": mother.pk, "year": premium_year(), **person_id(holder)}
+    confirm = client.post(f"/counter/person/{holder.pk}/premium/", data)
+    assert "¥380.00" in confirm.content.decode() and not PremiumPayment.objects.exists()  # a confirmation page first
+    response = client.post(f"/counter/person/{holder.pk}/premium/", {**data, "step": "confirm"}, follow=True)
     assert "¥380.00" in response.content.decode()
     payment = PremiumPayment.objects.get()
     assert (payment.channel, payment.created_by) == ("counter", counter_assistant)

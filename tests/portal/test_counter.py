@@ -389,19 +389,94 @@ def test_sign_up_help_sends_the_code_to_the_registered_phone(assistant_client, c
     assert AuditEvent.objects.filter(action="counter.signup_completed", actor=counter_assistant).exists()
 
 
-def test_premium_at_the_counter_has_a_confirmation_page_and_a_receipt(assistant_client, holder, mother):
+def _confirmation_token(html: str) -> str:
+    return re.search(r'name="documents" value="([^"]+)"', html).group(1)
+
+
+def test_premium_at_the_counter_is_confirmed_before_anything_is_written(assistant_client, holder, mother):
+    from payments import ledger
+    from payments.models import PremiumPayment
+    from payments.premiums import premium_amount, premium_year
+    from portal.templatetags.portal_tags import format_fen
+
+    credit(holder, 100_000)
+    make_binding(holder, mother)
+    amount = premium_amount(mother)
+    url = reverse("counter:premium-pay", args=[holder.pk])
+    pay = {"relative": mother.pk, "year": premium_year()}
+    page = assistant_client.get(reverse("counter:person", args=[holder.pk])).content.decode()
+    link = f"{url}?relative={mother.pk}&amp;year={premium_year()}"
+    assert link in page
+    form = assistant_client.get(link.replace("&amp;", "&")).content.decode()
+    assert "Pay the resident premium of 李秀英" in form and "Next: check the details" in form
+
+    def nothing_written() -> bool:
+        return (not PremiumPayment.objects.exists() and not CounterAction.objects.exists()
+                and not AuditEvent.objects.filter(action="premium.pay").exists()
+                and ledger.balance_of(holder) == 100_000)
+
+    # The documents, then a page that says what will happen; nothing is paid yet.
+    confirm = assistant_client.post(url, {**pay, **person_id(holder)})
+    assert confirm.status_code == 200 and nothing_written()
+    html = confirm.content.decode()
+    for text in (
+        "Check the premium payment", "Nothing has been paid yet",
+        f"张伟 ({holder.masked_id_number})", f"李秀英 ({mother.masked_id_number}) · Parent",
+        f"Urban-rural resident insurance premium for {premium_year()}",
+        f'data-testid="confirm-amount">{format_fen(amount)}<',
+        "Medical-insurance personal account of 张伟", "¥1,000.00",
+        f'data-testid="confirm-balance-after">{format_fen(100_000 - amount)}<',
+        f"Resident identity card · 张伟 · {holder.masked_id_number}",
+        f"Confirm and pay {format_fen(amount)}", 'value="edit"',
+    ):
+        assert text in html, text
+    for secret in (holder.id_number, mother.id_number, holder.phone, mother.phone):
+        assert secret not in html  # not even in the hidden fields: the documents travel encrypted
+    token = _confirmation_token(html)
+
+    # Back: the documents as typed, still nothing written.
+    back = assistant_client.post(url, {**pay, "documents": token, "step": "edit"})
+    assert back.status_code == 200 and nothing_written()
+    assert f'value="{holder.id_number}"' in back.content.decode() and "Next: check the details" in back.content.decode()
+
+    # Confirm: paid once, with its receipt.
+    response = assistant_client.post(url, {**pay, "documents": token, "step": "confirm"})
+    action = the_action("premium")
+    assert response.status_code == 302 and response.url == reverse("counter:receipt", args=[holder.pk, action.pk])
+    assert PremiumPayment.objects.get().amount_fen == amount and ledger.balance_of(holder) == 100_000 - amount
+    assert action.documents.count() == 1
+
+    # Confirm again (a double click, a reload, the browser's back button): nothing more is paid.
+    again = assistant_client.post(url, {**pay, "documents": token, "step": "confirm"}, follow=True)
+    assert again.redirect_chain[-1][0] == reverse("counter:receipt", args=[holder.pk, action.pk])
+    assert "This premium has already been paid. Here is its receipt." in again.content.decode()
+    assert PremiumPayment.objects.count() == 1 and CounterAction.objects.count() == 1
+    assert ledger.balance_of(holder) == 100_000 - amount
+    assert AuditEvent.objects.filter(action="premium.pay").count() == 1
+
+
+def test_the_premium_confirmation_needs_the_documents_and_cannot_be_forged(assistant_client, holder, mother):
+    from payments.models import PremiumPayment
     from payments.premiums import premium_year
 
     credit(holder, 100_000)
     make_binding(holder, mother)
-    page = assistant_client.get(reverse("counter:person", args=[holder.pk])).content.decode()
-    link = f'{reverse("counter:premium-pay", args=[holder.pk])}?relative={mother.pk}&amp;year={premium_year()}'
-    assert link in page
-    confirm = assistant_client.get(link.replace("&amp;", "&")).content.decode()
-    assert "Pay the resident premium of 李秀英" in confirm
-    response = assistant_client.post(reverse("counter:premium-pay", args=[holder.pk]),
-                                     {"relative": mother.pk, "year": premium_year(), **person_id(holder)})
-    assert response.url.endswith(f"/receipt/{the_action('premium').pk}/")
+    url = reverse("counter:premium-pay", args=[holder.pk])
+    pay = {"relative": mother.pk, "year": premium_year()}
+    # Without the person's ID card there is no confirmation page.
+    response = assistant_client.post(url, {**pay, **documents(("id_card", "person", "", True))})
+    assert response.status_code == 200 and "Check the premium payment" not in response.content.decode()
+    assert "Please check the ID card of 张伟" in response.content.decode()
+    # A confirmation whose documents were not made by the portal pays nothing.
+    response = assistant_client.post(url, {**pay, "documents": "not-a-token", "step": "confirm"})
+    assert response.status_code == 200 and not PremiumPayment.objects.exists()
+    # The confirmation page in Chinese, the default language.
+    assistant_client.cookies["django_language"] = "zh-hans"
+    html = assistant_client.post(url, {**pay, **person_id(holder)}).content.decode()
+    for text in ("核对保费缴纳信息", "尚未缴费", f"张伟（{holder.masked_id_number}）",
+                 f"{premium_year()} 年度城乡居民医保保费", "张伟的医保个人账户", "确认并缴纳", ">返回<"):
+        assert text in html, text
+    assert not PremiumPayment.objects.exists()
 
 
 # -- the receipt -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from accounts.csvimport import CsvImportCommand
-from accounts.registry import ImportResult, import_registry
+from accounts.csvimport import CsvImportCommand, ImportResult
+from accounts.registry import import_registry
 
 
 class Command(CsvImportCommand):
