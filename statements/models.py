@@ -118,6 +118,8 @@ class MonthlyStatement(models.Model):
     pdf = models.BinaryField(null=True, blank=True, editable=False)
     pdf_language = models.CharField(max_length=10, blank=True, editable=False)
     pdf_rendered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # statements.pdf.LAYOUT when the stored file was made: an older layout is made again.
+    pdf_layout = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         db_table = "payments_monthlystatement"

@@ -239,15 +239,20 @@ def _bar_chart(pdf: Any, page: StatementPage) -> None:
     pdf.ln(3)
 
 
+# Raise when what the PDF shows or how it is laid out changes: files stored with an older
+# layout (before line items and the bureau's name, 1) are made again when next downloaded.
+LAYOUT = 2
+
+
 def pdf_for(statement: MonthlyStatement, language: str) -> bytes:
-    """The stored PDF when it is in this language, otherwise render and keep it."""
-    if statement.pdf is not None and statement.pdf_language == language:
+    """The stored PDF when it is in this language and layout, otherwise render and keep it."""
+    if statement.pdf is not None and statement.pdf_language == language and statement.pdf_layout == LAYOUT:
         return bytes(statement.pdf)
     data = render_statement_pdf(statement, language)
     MonthlyStatement.objects.filter(pk=statement.pk).update(
-        pdf=data, pdf_language=language, pdf_rendered_at=timezone.now()
+        pdf=data, pdf_language=language, pdf_rendered_at=timezone.now(), pdf_layout=LAYOUT
     )
-    statement.pdf, statement.pdf_language = data, language
+    statement.pdf, statement.pdf_language, statement.pdf_layout = data, language, LAYOUT
     return data
 
 

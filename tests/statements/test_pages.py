@@ -104,6 +104,18 @@ def test_it_downloads_a_pdf_with_correct_chinese_text(statement: MonthlyStatemen
     assert MonthlyStatement.objects.get(pk=statement.pk).pdf_rendered_at == stored.pdf_rendered_at
 
 
+def test_a_pdf_stored_with_an_older_layout_is_made_again(statement: MonthlyStatement, holder: Any) -> None:
+    from statements.pdf import LAYOUT
+
+    MonthlyStatement.objects.filter(pk=statement.pk).update(pdf=b"%PDF-1.4 old layout", pdf_language="zh-hans",
+                                                            pdf_layout=LAYOUT - 1)
+    response = login(holder).get("/statements/2025-10/pdf/")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response.content != b"%PDF-1.4 old layout"
+    stored = MonthlyStatement.objects.get(pk=statement.pk)
+    assert (bytes(stored.pdf), stored.pdf_layout) == (response.content, LAYOUT)
+
+
 def test_it_renders_the_pdf_in_the_readers_language(statement: MonthlyStatement, holder: Any, tmp_path: Path) -> None:
     User.objects.filter(person=holder).update(language="en")
     response = login(holder).get("/statements/2025-10/pdf/", HTTP_ACCEPT_LANGUAGE="en")
