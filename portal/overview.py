@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from accounts.admin_tools import format_yuan
 from accounts.models import Relationship, SpendingCategory
 from accounts.scoping import region_q, staff_prefix
-from payments.models import PremiumPayment, SettlementSource
+from payments.models import PremiumPayment, Settlement, SettlementSource
 from pooling.models import Binding, BindingStatus
+from statements.models import ChunkStatus, MonthlyStatement, StatementRun
 
 CHART_WIDTH, BAR_HEIGHT, LABEL_WIDTH = 640, 22, 180
 
@@ -58,6 +59,13 @@ def overview_data(user: Any, today: datetime.date | None = None) -> dict[str, An
     relationship_rows = [(str(relationships.get(r, r)), counts["active"], counts["pending"])
                          for r, counts in sorted(by_relationship.items())]
 
+    region_rows = [(row["holder__region__name"] or row["holder__region__code"], row["active"], row["pending"])
+                   for row in (bindings.filter(status__in=[BindingStatus.ACTIVE, BindingStatus.PENDING])
+                               .values("holder__region__code", "holder__region__name")
+                               .annotate(active=Count("id", filter=Q(status=BindingStatus.ACTIVE)),
+                                         pending=Count("id", filter=Q(status=BindingStatus.PENDING)))
+                               .order_by("holder__region__code"))]
+
     new_rows = [(_month_label(row["month"]), row["n"]) for row in (
         bindings.filter(created_at__date__gte=since).annotate(month=TruncMonth("created_at"))
         .values("month").annotate(n=Count("id")).order_by("month"))]
@@ -80,7 +88,30 @@ def overview_data(user: Any, today: datetime.date | None = None) -> dict[str, An
         .annotate(month=TruncMonth("created_at")).values("month")
         .annotate(n=Count("id"), fen=Sum("amount_fen")).order_by("month"))]
 
+    # Settlements by the institution that sent them (the institution's region decides the scope).
+    institution_rows = [(row["institution__name"], row["n"], row["billed"] or 0, row["paid"] or 0) for row in (
+        Settlement.objects.filter(region_q(user, "institution__region__code"), created_at__date__gte=since)
+        .values("institution__code", "institution__name")
+        .annotate(n=Count("id"), billed=Sum("amount_fen"), paid=Sum(F("paid_fen") - F("refunded_fen")))
+        .order_by("-paid", "institution__code"))]
+
+    # Statement runs are national; what a clerk sees of each is the statements made in their region.
+    in_region = dict(MonthlyStatement.objects.filter(region_q(user, "person__region__code"), month__gte=since)
+                     .values_list("month").annotate(n=Count("id")).values_list("month", "n"))
+    run_rows = [(_month_label(run.month), in_region.get(run.month, 0), run.total_accounts,
+                 f"{run.done}/{run.total_chunks}", run.finished_at) for run in (
+        StatementRun.objects.filter(month__gte=since)
+        .annotate(done=Count("chunks", filter=Q(chunks__status=ChunkStatus.DONE))).order_by("month"))]
+
     return {
+        "region_rows": region_rows,
+        "region_chart": bar_chart([(label, active) for label, active, _p in region_rows]),
+        "institution_rows": [(name, n, format_yuan(billed), format_yuan(paid))
+                             for name, n, billed, paid in institution_rows],
+        "institution_chart": bar_chart([(name, paid) for name, _n, _b, paid in institution_rows[:10]], money=True),
+        "institution_raw": institution_rows,
+        "run_rows": run_rows,
+        "run_chart": bar_chart([(month, n) for month, n, *_rest in run_rows]),
         "relationship_rows": relationship_rows,
         "relationship_chart": bar_chart([(label, active) for label, active, _p in relationship_rows]),
         "new_rows": new_rows, "new_chart": bar_chart(new_rows),
@@ -105,6 +136,10 @@ def overview(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="pooling-overview.csv"'
         response.write("\ufeff")  # Excel reads UTF-8 with a BOM
         writer = csv.writer(response)
+        writer.writerow([_("Bindings by region")])
+        writer.writerow([_("region"), _("active"), _("pending")])
+        writer.writerows(data["region_rows"])
+        writer.writerow([])
         writer.writerow([_("Bindings by relationship")])
         writer.writerow([_("relationship"), _("active"), _("pending")])
         writer.writerows(data["relationship_rows"])
@@ -120,6 +155,16 @@ def overview(request: HttpRequest) -> HttpResponse:
         writer.writerow([_("Premiums paid for relatives")])
         writer.writerow([_("month"), _("payments"), _("yuan")])
         writer.writerows((m, n, f"{f / 100:.2f}") for m, n, f in data["premium_raw"])
+        writer.writerow([])
+        writer.writerow([_("Settlements by institution")])
+        writer.writerow([_("institution"), _("settlements"), _("billed (yuan)"), _("paid from accounts (yuan)")])
+        writer.writerows((name, n, f"{b / 100:.2f}", f"{p / 100:.2f}") for name, n, b, p in data["institution_raw"])
+        writer.writerow([])
+        writer.writerow([_("Statement runs")])
+        writer.writerow([_("month"), _("statements in your region"), _("accounts in the run"), _("chunks done"),
+                         _("finished at")])
+        writer.writerows((m, n, total, chunks, f"{finished:%Y-%m-%d %H:%M}" if finished else "")
+                         for m, n, total, chunks, finished in data["run_rows"])
         return response
     from django.contrib import admin
 

@@ -233,5 +233,9 @@ def test_the_overview_charts_of_a_region_with_data(live_server, window):
     assert page.locator("svg").count() >= 4
     body = page.inner_text("body")
     assert "¥123.45" in body and "¥400.00" in body
+    for section in ("by-region", "by-relationship", "new-bindings", "pooled-spending", "premiums", "institutions",
+                    "statement-runs"):
+        assert page.locator(f"#{section}").is_visible()
+    assert "海口药房" in page.inner_text("#institutions ~ table") and "三亚母" not in body
     shot(w, "11-overview")
     clean(w)

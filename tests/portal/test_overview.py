@@ -43,6 +43,41 @@ def test_a_clerk_sees_charts_and_tables_of_their_region(en_client, usage):
     assert "¥400.00" in page and "¥999.00" not in page
 
 
+def test_it_shows_bindings_by_region_settlements_by_institution_and_statement_runs(en_client, usage, holder):
+    import datetime
+
+    from django.utils import timezone
+
+    from statements.models import ChunkStatus, MonthlyStatement, StatementChunk, StatementRun
+
+    sanya_clinic = Institution.objects.create(code="SY-C", name="三亚诊所", kind="hospital", region_id=SANYA)
+    Settlement.objects.create(institution=sanya_clinic, patient=holder, category="outpatient",
+                              amount_fen=77_700, paid_fen=77_700, reference="r2")
+    month = timezone.localdate().replace(day=1)
+    last_month = (month - datetime.timedelta(days=1)).replace(day=1)
+    run = StatementRun.objects.create(month=last_month, chunk_size=100, total_accounts=7, total_chunks=2)
+    StatementChunk.objects.create(run=run, number=1, first_account_id=1, last_account_id=5, size=5, status="done",
+                                  statements=1)
+    StatementChunk.objects.create(run=run, number=2, first_account_id=6, last_account_id=9, size=2,
+                                  status=ChunkStatus.RUNNING)
+    MonthlyStatement.objects.create(account=ledger.personal_account(holder), person=holder, month=last_month,
+                                    run=run, opening_fen=0, credits_fen=0, spending_fen=0, refunds_fen=0,
+                                    premiums_fen=0, corrections_fen=0, closing_fen=0, entry_count=0)
+
+    login_staff(en_client, make_bureau_staff("hk", HAIKOU, scoping.CITY_VIEWER))
+    page = en_client.get(reverse("bureau-overview")).content.decode()
+    assert page.count('<svg class="overview-chart"') == 7
+    region = Binding.objects.filter(holder=holder).first().holder.region
+    assert f"<tr><td>{region.name}</td><td>2</td><td>1</td></tr>" in page  # 三亚's binding is not counted
+    assert "<tr><td>海口药房</td><td>1</td><td>¥123.45</td><td>¥123.45</td></tr>" in page
+    assert "三亚诊所" not in page and "¥777.00" not in page
+    assert f"<tr><td>{last_month:%Y-%m}</td><td>1</td><td>7</td><td>1/2</td><td>still running</td></tr>" in page
+
+    csv_text = en_client.get(reverse("bureau-overview"), {"format": "csv"}).content.decode("utf-8-sig")
+    assert f"{region.name},2,1" in csv_text and "海口药房,1,123.45,123.45" in csv_text
+    assert f"{last_month:%Y-%m},1,7,1/2," in csv_text and "三亚诊所" not in csv_text
+
+
 def test_the_overview_downloads_as_csv(en_client, usage):
     login_staff(en_client, make_bureau_staff("hk", HAIKOU, scoping.CITY_VIEWER))
     response = en_client.get(reverse("bureau-overview"), {"format": "csv"})
