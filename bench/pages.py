@@ -54,6 +54,7 @@ from bench import load  # noqa: E402
 
 PAGES = [
     ("table", "/bench/table", False),
+    ("layout", "/bench/layout", True),
     ("dashboard", "/dashboard/", True),
     ("spending", "/payments/spending/", True),
     ("voucher", "/payments/voucher/", True),
