@@ -16,7 +16,16 @@ from accounts.models import InsuredPerson, User
 
 from .changes import open_undo_for
 from .models import FINAL_STATUSES, LIVE_STATUSES, Binding, BindingStatus
-from .planning import PaymentPlan, month_start, ordered_sources, plan_payment, year_start
+from .planning import (
+    PaymentPlan,
+    SourcesRead,
+    apply_order,
+    month_start,
+    ordered_sources,
+    plan_payment,
+    source_key,
+    year_start,
+)
 from .relations import beneficiary_word, holder_word
 
 RECENT_DAYS = 60
@@ -145,11 +154,11 @@ class Allowance:
     reserve_fen: int
 
 
-def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
+def allowances(person: InsuredPerson, rows: list[Row], balances: dict[int, int] | None = None) -> list[Allowance]:
     """Per holder: the month's and the year's cap left, and the balance above any reserve.
 
-    Two queries whatever the number of holders (spending per holder, balances); policies are
-    cached per region."""
+    Two queries whatever the number of holders (spending per holder, balances; none for the
+    balances already in ``balances``); policies are cached per region."""
     from django.db.models import Case, IntegerField, Sum, When
     from django.db.models.functions import Coalesce
 
@@ -175,7 +184,10 @@ def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
                                     output_field=IntegerField())), 0),
         ).order_by()
     }
-    balances = ledger.balances_of([r.binding.holder for r in usable])
+    balances = dict(balances or {})
+    missing = [r.binding.holder for r in usable if r.binding.holder_id not in balances]
+    if missing:
+        balances.update(ledger.balances_of(missing))
     today = timezone.localdate(now)
     result = []
     for row in usable:
@@ -194,20 +206,34 @@ def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
 
 def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_FEN,
                         category: str = PREVIEW_CATEGORY, read: DashboardBindings | None = None) -> dict[str, Any]:
+    from payments import ledger
+
     if read is not None:
         bindings = read.as_beneficiary
+        sources = _sources_among(person, bindings) if bindings else []
     else:
         bindings = list(Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at", "id"))
+        sources = ordered_sources(person) if bindings else []
     rows = [Row(b, holder_word(b)) for b in bindings]
     requests = [r for r in rows if r.binding.status == BindingStatus.PENDING or r.binding.confirmation_requested_at]
-    sources = ordered_sources(person) if bindings else []
-    preview: PaymentPlan | None = plan_payment(person, category, amount_fen) if sources else None
+    incoming = [r for r in rows if r not in requests]
+    # The balances of every account the preview and the allowances show, read once; the preview
+    # plans over the sources read here instead of reading them again.
+    owners = {person.pk: person} if "own" in sources else {}
+    owners |= {s.holder_id: s.holder for s in sources if s != "own"}
+    owners |= {r.binding.holder_id: r.binding.holder for r in incoming
+               if r.binding.status in (BindingStatus.ACTIVE, BindingStatus.PAUSED) and r.binding.kind == "full"}
+    balances = ledger.balances_of(list(owners.values())) if owners else {}
+    preview: PaymentPlan | None = plan_payment(
+        person, category, amount_fen, balances=balances,
+        sources_read=SourcesRead([s for s in sources if s != "own"], [source_key(s) for s in sources]),
+    ) if sources else None
     words = {r.binding.pk: r.word for r in rows}
     return {
         "pooling_is_beneficiary": bool(bindings),
         "pooling_sources": [_source_view(s, words) for s in sources],
-        "pooling_incoming": [r for r in rows if r not in requests],
-        "pooling_allowances": allowances(person, [r for r in rows if r not in requests]),
+        "pooling_incoming": incoming,
+        "pooling_allowances": allowances(person, incoming, balances),
         "pooling_requests": requests,
         "pooling_preview": preview,
         "pooling_preview_steps": [(step, words.get(step.binding_id or 0)) for step in preview.steps] if preview else [],
@@ -216,9 +242,29 @@ def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_
     }
 
 
-def _source_view(source: Any, words: dict[int, Any]) -> dict[str, Any]:
-    from .planning import source_key
+def _sources_among(person: InsuredPerson, live: list[Binding]) -> list[Any]:
+    """What ordered_sources(person) gives, from the person's live bindings already read (with
+    their holders): only the chosen order is read, and only when there is something to order."""
+    from django.db import connection
 
+    from .models import BindingKind, DeductionOrder
+
+    nulls_last = connection.features.nulls_order_largest  # as the database sorts "activated_at"
+
+    def activation(b: Binding) -> tuple[Any, ...]:
+        missing = b.activated_at is None
+        return (missing if nulls_last else not missing, b.activated_at or b.created_at, b.created_at, b.pk)
+
+    candidates = sorted((b for b in live if b.status == BindingStatus.ACTIVE and b.kind == BindingKind.FULL),
+                        key=activation)
+    default = ordered_sources(person, read=SourcesRead(candidates, []))
+    if len(default) < 2:
+        return default
+    order = DeductionOrder.objects.filter(person=person).values_list("sources", flat=True).first()
+    return apply_order(default, order or [])
+
+
+def _source_view(source: Any, words: dict[int, Any]) -> dict[str, Any]:
     if source == "own":
         return {"key": "own", "own": True}
     return {"key": source_key(source), "own": False, "binding": source, "word": words.get(source.pk)}
@@ -237,14 +283,17 @@ def _dashboard_read(user: User) -> DashboardBindings:
 
 def holder_section(user: User) -> dict[str, Any]:
     assert user.person is not None
-    return holder_context(user.person, _dashboard_read(user))
+    context = holder_context(user.person, _dashboard_read(user))
+    user._pooling_dashboard_undo = context["pooling_undo"]  # type: ignore[attr-defined]
+    return context
 
 
 def beneficiary_section(user: User) -> dict[str, Any]:
     assert user.person is not None
     context = beneficiary_context(user.person, read=_dashboard_read(user))
     if not user.person.has_personal_account:  # the holder section shows the banner otherwise
-        context["pooling_undo_mine"] = open_undo_for(user.person)
+        undo = getattr(user, "_pooling_dashboard_undo", False)  # (read by the holder section already)
+        context["pooling_undo_mine"] = open_undo_for(user.person) if undo is False else undo
     return context
 
 

@@ -45,7 +45,7 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is None or must_create:
             super().save(must_create=must_create)
             return
-        data = self._get_session()
+        data = self._get_session()  # type: ignore[attr-defined]  # (as Django's store reads it)
         using = router.db_for_write(self.model)
         connection = connections[using]
         try:
