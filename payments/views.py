@@ -23,7 +23,7 @@ from accounts.models import InsuredPerson, User
 from pooling.selectors import live_bindings_for_holder
 
 from . import consumption, ledger, premiums, vouchers
-from .forms import PremiumForm, SpendingFilterForm
+from .forms import PremiumForm, SpendingFilterForm, unbound_filter_form_html
 from .models import PremiumPayment, Voucher
 
 PAGE_SIZE = 20
@@ -113,6 +113,8 @@ def _listing(request: HttpRequest, person: InsuredPerson, holder_view: bool) -> 
             total["label"] = _("Myself") if holder_view else _("My own account")
     context = {
         "form": form, "page": page, "query": query, "holder_view": holder_view,
+        "form_html": None if form.is_bound else unbound_filter_form_html(
+            groups.people, groups.institutions, form.fields["person"].label if not holder_view else None),
         "by_person": by_person,
         "by_category": summary.by_category,
         "by_institution": summary.by_institution,
