@@ -39,4 +39,14 @@ def table(request: HttpRequest) -> HttpResponse:
     return HttpResponse(TABLE.render({"accounts": accounts}, request))
 
 
-urlpatterns = [path("bench/select/<int:pk>", one_select), path("bench/table", table), *portal_urlpatterns]
+LAYOUT = engines["django"].from_string('{% extends "base.html" %}{% block content %}<h1>Layout</h1>{% endblock %}')
+
+
+def layout(request: HttpRequest) -> HttpResponse:
+    """bench/pages.py's floor of a citizen page: the portal's layout (base.html) with nothing in it,
+    what every logged-in page pays before its own content (session, user, layout, unread messages)."""
+    return HttpResponse(LAYOUT.render({}, request))
+
+
+urlpatterns = [path("bench/select/<int:pk>", one_select), path("bench/table", table), path("bench/layout", layout),
+               *portal_urlpatterns]

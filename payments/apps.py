@@ -5,12 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 def dashboard_section(user: Any) -> dict[str, Any]:
+    from functools import partial
+
     from . import consumption, ledger
 
     person = user.person
-    recent = list(consumption.spending_from(person, consumption.Filters())[:5]) if person.has_personal_account else []
+    recent = consumption.recent_from(person, 5) if person.has_personal_account else []
     return {
-        "payments_balance": ledger.balance_of(person),
+        # Read only if the section shows it (not when the pooling section already does): the
+        # template calls it.
+        "payments_balance": partial(ledger.balance_of, person),
         "payments_has_account": person.has_personal_account,
         "payments_recent": recent,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,19 @@ def _base() -> QuerySet[SettlementSource]:
     return SettlementSource.objects.select_related(
         "settlement", "settlement__institution", "settlement__patient", "owner"
     ).order_by("-settlement__created_at", "-settlement_id", "position")
+
+
+def recent_from(holder: InsuredPerson, count: int) -> list[SettlementSource]:
+    """The latest ``count`` payments charged to ``holder``'s account, as spending_from lists them,
+    with what the holder's table shows (the owner is the holder: not read again)."""
+    rows = list(
+        SettlementSource.objects.filter(owner=holder)
+        .select_related("settlement", "settlement__institution", "settlement__patient")
+        .order_by("-settlement__created_at", "-settlement_id", "position")[:count]
+    )
+    for row in rows:
+        row.owner = holder
+    return rows
 
 
 def spending_from(holder: InsuredPerson, filters: Filters) -> QuerySet[SettlementSource]:
@@ -98,6 +111,96 @@ def institutions_seen(qs: QuerySet[SettlementSource]) -> list[Institution]:
 def people_seen(qs: QuerySet[SettlementSource], field: str) -> list[InsuredPerson]:
     ids = qs.order_by().values_list(field, flat=True).distinct()
     return list(InsuredPerson.objects.filter(pk__in=ids).order_by("name"))
+
+
+@dataclass
+class Choice:
+    """A person or an institution offered in the filter form (what the form shows of them)."""
+
+    pk: int
+    name: str
+
+
+@dataclass
+class Summary:
+    """The totals of the payments matching some filters."""
+
+    count: int
+    by_person: list[dict[str, Any]]
+    by_category: list[dict[str, Any]]
+    by_institution: list[dict[str, Any]]
+    by_month: list[dict[str, Any]]
+
+
+class Groups:
+    """A person's payments grouped by person, category, institution and month, in one query.
+
+    Gives what people_seen, institutions_seen, totals (by person or owner, category and
+    institution), monthly_totals and a count give, with one query instead of seven: every
+    filter is one of the grouped fields, so filters apply to the groups. Names are sorted by
+    the database (its collation), as those queries sorted them.
+    """
+
+    def __init__(self, person: InsuredPerson, *, holder_view: bool) -> None:
+        from django.db.models import Count, Window
+        from django.db.models.functions import DenseRank
+
+        self.key, self.name = ("settlement__patient_id", "settlement__patient__name") if holder_view \
+            else ("owner_id", "owner__name")
+        base = spending_from(person, Filters()) if holder_view else spending_by(person, Filters())
+        self.groups = list(
+            base.order_by()
+            .annotate(month=TruncMonth("settlement__created_at"))
+            .values(self.key, self.name, "settlement__category", "settlement__institution_id",
+                    "settlement__institution__name", "month")
+            .annotate(total=Sum(F("amount_fen") - F("refunded_fen")), rows=Count("id"))
+            .annotate(  # (apart: in the same annotate() Django would group by them)
+                person_rank=Window(DenseRank(), order_by=F(self.name).asc()),
+                institution_rank=Window(DenseRank(), order_by=F("settlement__institution__name").asc()),
+            )
+        )
+
+    @property
+    def people(self) -> list[Choice]:
+        """Everyone seen (the relatives, or the accounts' owners), by name."""
+        return self._choices(self.key, self.name, "person_rank")
+
+    @property
+    def institutions(self) -> list[Choice]:
+        return self._choices("settlement__institution_id", "settlement__institution__name", "institution_rank")
+
+    def _choices(self, key: str, name: str, rank: str) -> list[Choice]:
+        found = {g[key]: (g[rank], g[name]) for g in self.groups}
+        return [Choice(pk, n) for pk, (_rank, n) in sorted(found.items(), key=lambda item: (item[1][0], item[0]))]
+
+    def summary(self, filters: Filters) -> Summary:
+        chosen = [
+            g for g in self.groups
+            if (not filters.person_id or g[self.key] == filters.person_id)
+            and (not filters.category or g["settlement__category"] == filters.category)
+            and (not filters.institution_id or g["settlement__institution_id"] == filters.institution_id)
+            and (not filters.month or timezone.localtime(g["month"]).date() == filters.month)
+        ]
+        labels = dict(SpendingCategory.choices)
+
+        def totals_by(field: str, label: Callable[[dict[str, Any]], Any]) -> list[dict[str, Any]]:
+            found: dict[Any, dict[str, Any]] = {}
+            for g in chosen:
+                entry = found.setdefault(g[field], {"key": g[field], "label": label(g), "total": 0})
+                entry["total"] += g["total"]
+            return sorted(found.values(), key=lambda entry: -entry["total"])
+
+        months: dict[Any, Any] = {}
+        for g in chosen:
+            months[g["month"]] = months.get(g["month"], 0) + g["total"]
+        return Summary(
+            count=sum(g["rows"] for g in chosen),
+            by_person=totals_by(self.key, lambda g: g[self.name]),
+            by_category=totals_by("settlement__category",
+                                  lambda g: str(labels.get(g["settlement__category"], g["settlement__category"]))),
+            by_institution=totals_by("settlement__institution_id", lambda g: g["settlement__institution__name"]),
+            by_month=[{"month": month, "total": total} for month, total in sorted(months.items(), reverse=True)],
+        )
 
 
 def to_csv(rows: Iterable[SettlementSource], *, holder_view: bool) -> bytes:

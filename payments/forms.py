@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from functools import lru_cache
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -56,6 +57,32 @@ class SpendingFilterForm(forms.Form):
             return Filters()
         data = self.cleaned_data
         return Filters(data.get("person"), data.get("category") or "", data.get("institution"), data.get("month"))
+
+
+def unbound_filter_form_html(people: list[Any], institutions: list[Any], person_label: Any = None) -> str:
+    """The filter form's fields as ``{% crispy form %}`` renders them before anything is chosen.
+
+    The consumption pages open with this form unbound, and crispy took as long to render it as
+    the rest of the page's content: an unbound form's HTML depends only on its choices, its
+    label and the language, so it is rendered once per process for each of them."""
+    from django.utils.translation import get_language
+
+    key = (get_language(), str(person_label) if person_label else None,
+           tuple((p.pk, p.name) for p in people), tuple((i.pk, i.name) for i in institutions))
+    return _unbound_html(*key, person_label)
+
+
+@lru_cache(maxsize=512)
+def _unbound_html(_language: str, _label: str | None, people: tuple[tuple[int, str], ...],
+                  institutions: tuple[tuple[int, str], ...], person_label: Any) -> str:
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    from .consumption import Choice
+
+    form = SpendingFilterForm(None, people=[Choice(*p) for p in people],
+                              institutions=[Choice(*i) for i in institutions], person_label=person_label)
+    return mark_safe(render_to_string("payments/_filter_form_fields.html", {"form": form}))  # noqa: S308 (rendered by crispy)
 
 
 class PremiumForm(forms.Form):

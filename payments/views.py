@@ -23,7 +23,7 @@ from accounts.models import InsuredPerson, User
 from pooling.selectors import live_bindings_for_holder
 
 from . import consumption, ledger, premiums, vouchers
-from .forms import PremiumForm, SpendingFilterForm
+from .forms import PremiumForm, SpendingFilterForm, unbound_filter_form_html
 from .models import PremiumPayment, Voucher
 
 PAGE_SIZE = 20
@@ -80,16 +80,24 @@ def voucher_qr(request: HttpRequest, person: InsuredPerson, pk: int) -> HttpResp
 # -- consumption details ------------------------------------------------------------------------
 
 
+class _CountedPaginator(Paginator):
+    """A paginator told the number of rows (counted with the page's totals): no COUNT query."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.count = count  # (Paginator.count is a cached property)
+
+
 def _listing(request: HttpRequest, person: InsuredPerson, holder_view: bool) -> HttpResponse:
-    base = consumption.spending_from(person, consumption.Filters()) if holder_view else \
-        consumption.spending_by(person, consumption.Filters())
-    people_field = "settlement__patient_id" if holder_view else "owner_id"
+    # One grouped query gives the form's choices, the totals and the number of rows
+    # (consumption.Groups), filtered or not.
+    groups = consumption.Groups(person, holder_view=holder_view)
     form = SpendingFilterForm(
-        request.GET or None, people=consumption.people_seen(base, people_field),
-        institutions=consumption.institutions_seen(base),
+        request.GET or None, people=groups.people, institutions=groups.institutions,
         person_label=None if holder_view else _("Paid from"),
     )
     filters = form.filters()
+    summary = groups.summary(filters)
     rows = consumption.spending_from(person, filters) if holder_view else consumption.spending_by(person, filters)
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "format") and v})
     if request.GET.get("format") == "csv":
@@ -98,17 +106,19 @@ def _listing(request: HttpRequest, person: InsuredPerson, holder_view: bool) -> 
                                 content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y%m%d}.csv"'
         return response
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    by_person = consumption.totals(rows, "person" if holder_view else "owner")
+    page = _CountedPaginator(rows, PAGE_SIZE, summary.count).get_page(request.GET.get("page"))
+    by_person = summary.by_person
     for total in by_person:
         if total["key"] == person.pk:
             total["label"] = _("Myself") if holder_view else _("My own account")
     context = {
         "form": form, "page": page, "query": query, "holder_view": holder_view,
+        "form_html": None if form.is_bound else unbound_filter_form_html(
+            groups.people, groups.institutions, form.fields["person"].label if not holder_view else None),
         "by_person": by_person,
-        "by_category": consumption.totals(rows, "category"),
-        "by_institution": consumption.totals(rows, "institution"),
-        "by_month": consumption.monthly_totals(rows),
+        "by_category": summary.by_category,
+        "by_institution": summary.by_institution,
+        "by_month": summary.by_month,
         "balance": ledger.balance_of(person),
         "has_account": person.has_personal_account,
     }

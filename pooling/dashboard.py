@@ -15,9 +15,17 @@ from django.utils import timezone
 from accounts.models import InsuredPerson, User
 
 from .changes import open_undo_for
-from .common import policy_for
-from .models import FINAL_STATUSES, Binding, BindingStatus
-from .planning import PaymentPlan, month_start, ordered_sources, plan_payment, year_start
+from .models import FINAL_STATUSES, LIVE_STATUSES, Binding, BindingStatus
+from .planning import (
+    PaymentPlan,
+    SourcesRead,
+    apply_order,
+    month_start,
+    ordered_sources,
+    plan_payment,
+    source_key,
+    year_start,
+)
 from .relations import beneficiary_word, holder_word
 
 RECENT_DAYS = 60
@@ -68,17 +76,55 @@ def holder_blockers(person: InsuredPerson) -> list[tuple[Any, Any]]:
     return blockers
 
 
-def holder_context(person: InsuredPerson) -> dict[str, Any]:
+@dataclass
+class DashboardBindings:
+    """A person's bindings as the dashboard shows them, read in one query (``read_bindings``)."""
+
+    as_holder: list[Binding]  # live, oldest first
+    ended_as_holder: list[Binding]  # ended in the last RECENT_DAYS, latest first, at most 5
+    as_beneficiary: list[Binding]  # live, oldest first
+
+
+def read_bindings(person: InsuredPerson, now: datetime.datetime | None = None) -> DashboardBindings:
+    """The person's live bindings on both sides and those that recently ended as holder, in one
+    query with the other person of each (what three ``with_people()`` queries read: the
+    dashboard's sections show names, sexes and masked IDs of the other side, never regions)."""
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=RECENT_DAYS)
+    found = list(
+        Binding.objects.filter(
+            Q(holder=person, status__in=LIVE_STATUSES)
+            | Q(holder=person, status__in=FINAL_STATUSES, ended_at__gte=since)
+            | Q(beneficiary=person, status__in=LIVE_STATUSES)
+        ).select_related("holder", "beneficiary")
+    )
+    for binding in found:  # the person is one side of every binding: the same object as the caller's
+        if binding.holder_id == person.pk:
+            binding.holder = person
+        else:
+            binding.beneficiary = person
+    oldest_first = sorted(found, key=lambda b: (b.created_at, b.pk))
+    ended = sorted((b for b in found if b.holder_id == person.pk and b.status in FINAL_STATUSES),
+                   key=lambda b: (b.ended_at, b.pk), reverse=True)
+    return DashboardBindings(
+        as_holder=[b for b in oldest_first if b.holder_id == person.pk and b.status in LIVE_STATUSES],
+        ended_as_holder=ended[:5],
+        as_beneficiary=[b for b in oldest_first if b.beneficiary_id == person.pk and b.status in LIVE_STATUSES],
+    )
+
+
+def holder_context(person: InsuredPerson, read: DashboardBindings | None = None) -> dict[str, Any]:
+    from accounts.policies import policy_in_force
     from payments import ledger
 
-    bindings = list(Binding.objects.live().for_holder(person).with_people().order_by("created_at", "id"))
     now = timezone.now()
-    month = ledger.spent_by_patient(person, since=month_start(now)) if bindings else {}
-    year = ledger.spent_by_patient(person, since=year_start(now)) if bindings else {}
-    premiums = ledger.premiums_by_patient(person, since=year_start(now)) if bindings else {}
-    rows = [Row(b, beneficiary_word(b), month.get(b.beneficiary_id, 0), year.get(b.beneficiary_id, 0),
-                premiums.get(b.beneficiary_id, 0)) for b in bindings]
-    policy = policy_for(person)
+    read = read or read_bindings(person, now)
+    bindings = read.as_holder
+    figures = ledger.figures_by_patient(person, month_start(now), year_start(now)) if bindings else {}
+    rows = [Row(b, beneficiary_word(b), *figures.get(b.beneficiary_id, (0, 0, 0))) for b in bindings]
+    policy = policy_in_force(person.region_id, timezone.localdate(now))
     pending = sum(1 for b in bindings if b.status == BindingStatus.PENDING)
     return {
         "pooling_is_holder": person.has_personal_account or bool(bindings),
@@ -91,9 +137,7 @@ def holder_context(person: InsuredPerson) -> dict[str, Any]:
         "pooling_any_paused": any(b.status == BindingStatus.PAUSED for b in bindings),
         "pooling_undo": open_undo_for(person),
         "pooling_recently_ended": [
-            Row(b, beneficiary_word(b)) for b in Binding.objects.for_holder(person).filter(
-                status__in=FINAL_STATUSES, ended_at__gte=now - datetime.timedelta(days=RECENT_DAYS)
-            ).with_people().order_by("-ended_at")[:5]
+            Row(b, beneficiary_word(b)) for b in read.ended_as_holder
         ] if person.has_personal_account else [],
     }
 
@@ -110,11 +154,11 @@ class Allowance:
     reserve_fen: int
 
 
-def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
+def allowances(person: InsuredPerson, rows: list[Row], balances: dict[int, int] | None = None) -> list[Allowance]:
     """Per holder: the month's and the year's cap left, and the balance above any reserve.
 
-    Two queries whatever the number of holders (spending per holder, balances); policies are
-    cached per region."""
+    Two queries whatever the number of holders (spending per holder, balances; none for the
+    balances already in ``balances``); policies are cached per region."""
     from django.db.models import Case, IntegerField, Sum, When
     from django.db.models.functions import Coalesce
 
@@ -140,7 +184,10 @@ def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
                                     output_field=IntegerField())), 0),
         ).order_by()
     }
-    balances = ledger.balances_of([r.binding.holder for r in usable])
+    balances = dict(balances or {})
+    missing = [r.binding.holder for r in usable if r.binding.holder_id not in balances]
+    if missing:
+        balances.update(ledger.balances_of(missing))
     today = timezone.localdate(now)
     result = []
     for row in usable:
@@ -158,18 +205,35 @@ def allowances(person: InsuredPerson, rows: list[Row]) -> list[Allowance]:
 
 
 def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_FEN,
-                        category: str = PREVIEW_CATEGORY) -> dict[str, Any]:
-    bindings = list(Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at", "id"))
+                        category: str = PREVIEW_CATEGORY, read: DashboardBindings | None = None) -> dict[str, Any]:
+    from payments import ledger
+
+    if read is not None:
+        bindings = read.as_beneficiary
+        sources = _sources_among(person, bindings) if bindings else []
+    else:
+        bindings = list(Binding.objects.live().for_beneficiary(person).with_people().order_by("created_at", "id"))
+        sources = ordered_sources(person) if bindings else []
     rows = [Row(b, holder_word(b)) for b in bindings]
     requests = [r for r in rows if r.binding.status == BindingStatus.PENDING or r.binding.confirmation_requested_at]
-    sources = ordered_sources(person) if bindings else []
-    preview: PaymentPlan | None = plan_payment(person, category, amount_fen) if sources else None
+    incoming = [r for r in rows if r not in requests]
+    # The balances of every account the preview and the allowances show, read once; the preview
+    # plans over the sources read here instead of reading them again.
+    owners = {person.pk: person} if "own" in sources else {}
+    owners |= {s.holder_id: s.holder for s in sources if s != "own"}
+    owners |= {r.binding.holder_id: r.binding.holder for r in incoming
+               if r.binding.status in (BindingStatus.ACTIVE, BindingStatus.PAUSED) and r.binding.kind == "full"}
+    balances = ledger.balances_of(list(owners.values())) if owners else {}
+    preview: PaymentPlan | None = plan_payment(
+        person, category, amount_fen, balances=balances,
+        sources_read=SourcesRead([s for s in sources if s != "own"], [source_key(s) for s in sources]),
+    ) if sources else None
     words = {r.binding.pk: r.word for r in rows}
     return {
         "pooling_is_beneficiary": bool(bindings),
         "pooling_sources": [_source_view(s, words) for s in sources],
-        "pooling_incoming": [r for r in rows if r not in requests],
-        "pooling_allowances": allowances(person, [r for r in rows if r not in requests]),
+        "pooling_incoming": incoming,
+        "pooling_allowances": allowances(person, incoming, balances),
         "pooling_requests": requests,
         "pooling_preview": preview,
         "pooling_preview_steps": [(step, words.get(step.binding_id or 0)) for step in preview.steps] if preview else [],
@@ -178,24 +242,58 @@ def beneficiary_context(person: InsuredPerson, amount_fen: int = PREVIEW_AMOUNT_
     }
 
 
-def _source_view(source: Any, words: dict[int, Any]) -> dict[str, Any]:
-    from .planning import source_key
+def _sources_among(person: InsuredPerson, live: list[Binding]) -> list[Any]:
+    """What ordered_sources(person) gives, from the person's live bindings already read (with
+    their holders): only the chosen order is read, and only when there is something to order."""
+    from django.db import connection
 
+    from .models import BindingKind, DeductionOrder
+
+    nulls_last = connection.features.nulls_order_largest  # as the database sorts "activated_at"
+
+    def activation(b: Binding) -> tuple[Any, ...]:
+        missing = b.activated_at is None
+        return (missing if nulls_last else not missing, b.activated_at or b.created_at, b.created_at, b.pk)
+
+    candidates = sorted((b for b in live if b.status == BindingStatus.ACTIVE and b.kind == BindingKind.FULL),
+                        key=activation)
+    default = ordered_sources(person, read=SourcesRead(candidates, []))
+    if len(default) < 2:
+        return default
+    order = DeductionOrder.objects.filter(person=person).values_list("sources", flat=True).first()
+    return apply_order(default, order or [])
+
+
+def _source_view(source: Any, words: dict[int, Any]) -> dict[str, Any]:
     if source == "own":
         return {"key": "own", "own": True}
     return {"key": source_key(source), "own": False, "binding": source, "word": words.get(source.pk)}
 
 
+def _dashboard_read(user: User) -> DashboardBindings:
+    """Both pooling sections of one dashboard share one read of the bindings (kept on the user
+    object of that request)."""
+    assert user.person is not None
+    read = getattr(user, "_pooling_dashboard_read", None)
+    if read is None:
+        read = read_bindings(user.person)
+        user._pooling_dashboard_read = read  # type: ignore[attr-defined]
+    return read
+
+
 def holder_section(user: User) -> dict[str, Any]:
     assert user.person is not None
-    return holder_context(user.person)
+    context = holder_context(user.person, _dashboard_read(user))
+    user._pooling_dashboard_undo = context["pooling_undo"]  # type: ignore[attr-defined]
+    return context
 
 
 def beneficiary_section(user: User) -> dict[str, Any]:
     assert user.person is not None
-    context = beneficiary_context(user.person)
+    context = beneficiary_context(user.person, read=_dashboard_read(user))
     if not user.person.has_personal_account:  # the holder section shows the banner otherwise
-        context["pooling_undo_mine"] = open_undo_for(user.person)
+        undo = getattr(user, "_pooling_dashboard_undo", False)  # (read by the holder section already)
+        context["pooling_undo_mine"] = open_undo_for(user.person) if undo is False else undo
     return context
 
 

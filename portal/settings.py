@@ -199,6 +199,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 # Sessions end after a period of inactivity; pages warn before and offer to extend.
 SESSION_COOKIE_AGE = envint("PORTAL_SESSION_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+# Django's database sessions, each read and write one plain statement (portal/sessions.py).
+SESSION_ENGINE = "portal.sessions"
 SESSION_WARNING_SECONDS = 5 * 60
 
 # Brute-force lockout (django-axes): five failures for one login name from one address

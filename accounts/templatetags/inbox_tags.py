@@ -17,7 +17,13 @@ _URL = re.compile(r"https?://[^\s，。；、）)]+")
 
 @register.simple_tag(takes_context=True)
 def unread_count(context: Any) -> int:
-    """Unread messages of the logged-in person (one query, only on pages that show the header)."""
+    """Unread messages of the logged-in person (one query, only on pages that show the header).
+
+    In every page's header, so plain SQL rather than the ORM's
+    ``Notification.objects.filter(person_id=..., read_at__isnull=True).exclude(kind="one_time_code").count()``,
+    which took longer to build than to run (tests/payments/test_page_costs.py compares the two)."""
+    from django.db import connections, router
+
     from accounts.models import Notification
 
     request = context.get("request")
@@ -25,10 +31,14 @@ def unread_count(context: Any) -> int:
     person_id = getattr(user, "person_id", None) if user is not None and user.is_authenticated else None
     if person_id is None:
         return 0
-    return (
-        Notification.objects.filter(person_id=person_id, read_at__isnull=True)
-        .exclude(kind="one_time_code").count()
-    )
+    connection = connections[router.db_for_read(Notification)]
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_SQL.format(table=connection.ops.quote_name(Notification._meta.db_table)),
+                       [person_id, "one_time_code"])
+        return int(cursor.fetchone()[0])
+
+
+_UNREAD_SQL = "SELECT COUNT(*) FROM {table} WHERE person_id = %s AND read_at IS NULL AND kind <> %s"
 
 
 @register.filter
