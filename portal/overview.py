@@ -97,7 +97,7 @@ def overview_data(user: Any, today: datetime.date | None = None) -> dict[str, An
 
     # Statement runs are national; what a clerk sees of each is the statements made in their region.
     in_region = dict(MonthlyStatement.objects.filter(region_q(user, "person__region__code"), month__gte=since)
-                     .values_list("month").annotate(n=Count("id")).values_list("month", "n"))
+                     .values("month").annotate(n=Count("id")).values_list("month", "n"))
     run_rows = [(_month_label(run.month), in_region.get(run.month, 0), run.total_accounts,
                  f"{run.done}/{run.total_chunks}", run.finished_at) for run in (
         StatementRun.objects.filter(month__gte=since)
