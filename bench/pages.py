@@ -101,11 +101,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_worker(work: Path) -> subprocess.Popen:
+def start_worker(work: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "1",
                "--timeout", "60"]
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **load.ENV}, stdout=log, stderr=log,
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **load.ENV, **(env or {})}, stdout=log, stderr=log,
                               start_new_session=True)
     for _ in range(100):
         try:
@@ -221,6 +221,27 @@ def profile(label: str, cookie: dict, requests: int) -> None:
     stats.sort_stats("tottime").print_stats(30)
 
 
+def run_pages(work: Path, cookie: dict, args: argparse.Namespace, pages: list, env: dict[str, str]) -> dict:
+    """Each page's CPU per request in one fresh gunicorn worker (env: added to its environment)."""
+    server = start_worker(work, env)
+    try:
+        worker = worker_pid(server)
+        # In rounds, every page in turn, so that a change in the machine's load meanwhile
+        # weighs on every page alike; the figures are the sums over the rounds.
+        results = {label: {"worker": 0.0, "db": 0.0, "wall": 0.0, "errors": 0} for label, _, _ in pages}
+        share = max(1, args.requests // args.rounds)
+        for _ in range(args.rounds):
+            for label, path, logged_in in pages:
+                cookie_header = f"{cookie['name']}={cookie['value']}" if logged_in else None
+                one = measure(worker, path, cookie_header, args.warmup // args.rounds, share)
+                for key in results[label]:
+                    results[label][key] += one[key] if key == "errors" else one[key] / args.rounds
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    return results
+
+
 def pay(codes: list[str]) -> None:
     """Payments of the holder at the bench hospital, as bench/load.py's mix makes before its capacity
     runs (his spending page then has pages of rows to total and list)."""
@@ -269,25 +290,17 @@ def main() -> int:
         queries = count_queries(cookie, args.sql)
         if args.sql:
             return 0
+        from django.test import override_settings
+
+        with override_settings(PAGE_CACHE_ENTRIES=0):
+            rendered_queries = count_queries(cookie)
         from django.db import connections
 
         connections.close_all()  # only the worker's connection is left to measure
-        server = start_worker(work)
-        try:
-            worker = worker_pid(server)
-            # In rounds, every page in turn, so that a change in the machine's load meanwhile
-            # weighs on every page alike; the figures are the sums over the rounds.
-            results = {label: {"worker": 0.0, "db": 0.0, "wall": 0.0, "errors": 0} for label, _, _ in PAGES}
-            share = max(1, args.requests // args.rounds)
-            for _ in range(args.rounds):
-                for label, path, logged_in in PAGES:
-                    cookie_header = f"{cookie['name']}={cookie['value']}" if logged_in else None
-                    one = measure(worker, path, cookie_header, args.warmup // args.rounds, share)
-                    for key in results[label]:
-                        results[label][key] += one[key] if key == "errors" else one[key] / args.rounds
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+        results = run_pages(work, cookie, args, PAGES, {})
+        # The same pages with no kept copies (PORTAL_PAGE_CACHE_ENTRIES=0): what a first view costs.
+        rendered = run_pages(work, cookie, args, [p for p in PAGES if p[0] in ("table", "dashboard", "spending")],
+                             {"PORTAL_PAGE_CACHE_ENTRIES": "0"})
     finally:
         redis.Redis.from_url(load.REDIS).flushdb()
         from django.db import connections
@@ -295,22 +308,25 @@ def main() -> int:
         connections.close_all()
         if not args.keep:
             load.admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    table = results["table"]
     print(f"{args.requests} requests per page in {args.rounds} rounds after {args.warmup} of warm-up, one gunicorn worker, "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC\n")
-    print(f"{'page':12} {'worker ms':>9} {'db ms':>6} {'total ms':>8} {'x table':>7} {'queries':>7} "
+    print(f"{'page':22} {'worker ms':>9} {'db ms':>6} {'total ms':>8} {'x table':>7} {'queries':>7} "
           f"{'wall ms':>7} {'errors':>6}")
-    for label, result in results.items():
-        total = result["worker"] + result["db"]
-        ratio = total / (table["worker"] + table["db"])
-        print(f"{label:12} {result['worker']:9.1f} {result['db']:6.1f} {total:8.1f} {ratio:7.1f} "
-              f"{queries[label]:7} {result['wall']:7.1f} {result['errors']:6}")
+    for suffix, measured in (("", results), (" (rendered)", rendered)):
+        table = measured["table"]
+        for label, result in measured.items():
+            total = result["worker"] + result["db"]
+            ratio = total / (table["worker"] + table["db"])
+            print(f"{label + suffix:22} {result['worker']:9.1f} {result['db']:6.1f} {total:8.1f} {ratio:7.1f} "
+                  f"{(queries[label] if not suffix or label == 'table' else rendered_queries[label]):7} "
+                  f"{result['wall']:7.1f} {result['errors']:6}")
+    table = results["table"]
     ok = True
     for label in ("dashboard", "spending"):
         ratio = (results[label]["worker"] + results[label]["db"]) / (table["worker"] + table["db"])
         ok = ok and ratio <= 2.0
         print(f"{label}: {ratio:.1f}x the table view's CPU per request (target at most 2x)")
-    errors = sum(result["errors"] for result in results.values())
+    errors = sum(result["errors"] for measured in (results, rendered) for result in measured.values())
     print("targets met" if ok and not errors else "targets NOT met")
     return 0 if ok and not errors else 1
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import reauth
 from accounts.models import InsuredPerson, User
 from pooling.selectors import live_bindings_for_holder
+from portal.pagecache import cached_page
 
 from . import consumption, ledger, premiums, vouchers
 from .forms import PremiumForm, SpendingFilterForm, unbound_filter_form_html
@@ -128,6 +129,7 @@ def _listing(request: HttpRequest, person: InsuredPerson, holder_view: bool) -> 
 
 
 @citizen_required
+@cached_page("spending")
 def spending(request: HttpRequest, person: InsuredPerson) -> HttpResponse:
     """The holder's view: money that left my personal account, for me and my relatives."""
     return _listing(request, person, holder_view=True)

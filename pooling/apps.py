@@ -14,6 +14,7 @@ class PoolingConfig(AppConfig):
         from portal.context_processors import NAV_LINKS
         from portal.counter import register_person_section
         from portal.dashboard import register_section
+        from portal.pagecache import register_state
 
         from . import changes, dashboard, lifecycle, proposals, record
         from .policy_impact import binding_impacts
@@ -38,6 +39,8 @@ class PoolingConfig(AppConfig):
         register_section("pooling/_holder_section.html", dashboard.holder_section, order=20)
         register_section("pooling/_beneficiary_section.html", dashboard.beneficiary_section, order=30)
         register_person_section("counter/pooling_section.html", dashboard.counter_section)
+        for sql in dashboard.dashboard_state():
+            register_state("dashboard", sql)
         del changes, lifecycle, proposals
 
 

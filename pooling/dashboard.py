@@ -297,6 +297,34 @@ def beneficiary_section(user: User) -> dict[str, Any]:
     return context
 
 
+def dashboard_state() -> list[str]:
+    """What of the pooling sections a kept dashboard must match (portal/pagecache.py), as scalar
+    subqueries where every %s is the person: their bindings on both sides (how many, the last
+    change), the people on the other side (the last change to any of them), those people's
+    accounts (balances and last entries: a relative's allowance shows the holder's balance), the
+    undo banner and the chosen deduction order."""
+    from payments.models import LedgerAccount, LedgerEntry
+
+    from .models import DeductionOrder, UndoableChange
+
+    binding, person = Binding._meta.db_table, InsuredPerson._meta.db_table
+    account, entry = LedgerAccount._meta.db_table, LedgerEntry._meta.db_table
+    undo, order = UndoableChange._meta.db_table, DeductionOrder._meta.db_table
+    others = f"SELECT holder_id FROM {binding} WHERE beneficiary_id = %s UNION SELECT beneficiary_id FROM {binding} WHERE holder_id = %s"  # noqa: E501, S608
+    last_entry = f"(SELECT MAX(e.created_at) FROM {entry} e WHERE e.account_id = a.id)"  # noqa: S608
+    return [
+        f"(SELECT COUNT(*) FROM {binding} WHERE holder_id = %s OR beneficiary_id = %s)",  # noqa: S608
+        f"(SELECT MAX(updated_at) FROM {binding} WHERE holder_id = %s OR beneficiary_id = %s)",  # noqa: S608
+        f"(SELECT MAX(updated_at) FROM {person} WHERE id IN ({others}))",  # noqa: S608
+        f"(SELECT SUM(balance_fen) FROM {account} WHERE person_id IN ({others}))",  # noqa: S608
+        # The last entry of each of those accounts: the (account, created_at) index, per account.
+        f"(SELECT MAX({last_entry}) FROM {account} a WHERE a.person_id IN ({others}))",  # noqa: S608
+        f"(SELECT COUNT(*) FROM {undo} WHERE person_id = %s AND undone_at IS NULL)",  # noqa: S608
+        f"(SELECT MAX(id) FROM {undo} WHERE person_id = %s)",  # noqa: S608
+        f"(SELECT MAX(updated_at) FROM {order} WHERE person_id = %s)",  # noqa: S608
+    ]
+
+
 def counter_section(request: HttpRequest, person: InsuredPerson) -> dict[str, Any]:
     return {
         "pooling_undo": open_undo_for(person),

@@ -253,7 +253,7 @@ def _unsuspend(binding: Binding, by: By) -> None:
 def record_death(person: InsuredPerson, died_on: datetime.date, by: By) -> None:
     """The bureau records a death: every binding of the person ends."""
     with transaction.atomic():
-        InsuredPerson.objects.select_for_update().filter(pk=person.pk).update(died_on=died_on)
+        InsuredPerson.objects.select_for_update().filter(pk=person.pk).update(died_on=died_on, updated_at=timezone.now())
         person.died_on = died_on
         audit("registry.death", channel=by.channel, actor=by.user, on_behalf_of=person, obj=person,
               after={"died_on": died_on.isoformat()})

@@ -156,6 +156,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.portal",
+                "portal.pagecache.csrf_placeholder",
             ],
             "builtins": ["portal.templatetags.portal_tags"],
         },
@@ -198,6 +199,9 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 # Sessions end after a period of inactivity; pages warn before and offer to extend.
 SESSION_COOKIE_AGE = envint("PORTAL_SESSION_SECONDS", 30 * 60)
+# Rendered dashboards and spending pages kept per process while what they show is unchanged
+# (portal/pagecache.py); 0 switches that off.
+PAGE_CACHE_ENTRIES = envint("PORTAL_PAGE_CACHE_ENTRIES", 200)
 SESSION_SAVE_EVERY_REQUEST = True
 # Django's database sessions, each read and write one plain statement (portal/sessions.py).
 SESSION_ENGINE = "portal.sessions"

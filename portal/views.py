@@ -14,6 +14,7 @@ from accounts.models import User
 
 from .context_processors import AGE_FRIENDLY_COOKIE
 from .dashboard import dashboard_context
+from .pagecache import cached_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -29,6 +30,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     if user.person_id is None:
         return render(request, "portal/no_person.html")
+    return _dashboard_page(request, user)
+
+
+@cached_page("dashboard")
+def _dashboard_page(request: HttpRequest, user: User) -> HttpResponse:
     return render(request, "portal/dashboard.html", dashboard_context(user))
 
 

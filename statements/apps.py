@@ -27,5 +27,11 @@ class StatementsConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.dashboard import register_section
+        from portal.pagecache import register_state
+
+        from .models import MonthlyStatement
 
         register_section("statements/statement_dashboard_section.html", statements_section, order=35)
+        # A kept dashboard (portal/pagecache.py) matches the person's latest statement.
+        table = MonthlyStatement._meta.db_table
+        register_state("dashboard", f"(SELECT MAX(id) FROM {table} WHERE person_id = %s)")  # noqa: S608

@@ -133,6 +133,16 @@ def _fresh_cache() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_pages() -> Any:
+    """Pages kept by portal/pagecache.py live in this process's memory: each test starts with none."""
+    from portal.pagecache import store
+
+    store.clear()
+    yield
+    store.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_outbox() -> Any:
     channels.outbox.clear()
     yield

@@ -6,6 +6,7 @@ money only ever moves through payments.ledger.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 from typing import Any
@@ -16,11 +17,14 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone, translation
 
-from accounts.models import InsuredPerson
+from accounts.models import InsuredPerson, Notification
 from payments import ledger
 from payments.institutions import create_institution
 from payments.models import Institution
 from payments.vouchers import issue_voucher
+from pooling.models import BindingStatus, UndoableChange
+from tests.conftest import make_person
+from tests.pooling.conftest import make_binding
 
 _refs = itertools.count(1)
 _keys = itertools.count(1)
@@ -111,3 +115,23 @@ def _english() -> Any:
 def client(client: Any) -> Any:
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
+
+
+@pytest.fixture
+def family(hospital, pharmacy, holder, mother):
+    """张伟 shares his account with his mother (capped), has asked his son, ended with his
+    daughter last week, and paid at two places for himself and his mother."""
+    credit(holder, 500_000)
+    son = make_person("张小明", birth="2000-02-02", sex="M", scheme="resident")
+    daughter = make_person("张丽", birth="1998-03-03", sex="F")
+    make_binding(holder, mother, monthly_cap_fen=50_000, annual_cap_fen=200_000, pharmacy_cap_fen=100_000)
+    make_binding(holder, son, "child", status=BindingStatus.PENDING)
+    make_binding(holder, daughter, "child", status=BindingStatus.ENDED,
+                 ended_at=timezone.now() - datetime.timedelta(days=7))
+    hospital.settle(voucher_for(holder), 1_000)
+    hospital.settle(voucher_for(mother), 2_000)
+    pharmacy.settle(voucher_for(mother), 300, category="pharmacy_drug")
+    UndoableChange.objects.create(action="pause", person=holder, actor=holder.user, channel="web", states={},
+                                  expires_at=timezone.now() + datetime.timedelta(minutes=10))
+    Notification.objects.create(person=holder, kind="payment", subject="s", body="b")
+    return holder, mother

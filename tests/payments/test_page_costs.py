@@ -17,12 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification
-from pooling.models import BindingStatus, UndoableChange
 from portal.sessions import SessionStore
 from tests.conftest import login_staff, make_person
-from tests.pooling.conftest import make_binding
 
-from .conftest import credit, voucher_for
+from .conftest import voucher_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +37,10 @@ SPENDING = 8
 MY_PAYMENTS = 7
 
 
-@pytest.fixture
-def family(hospital, pharmacy, holder, mother):
-    """张伟 shares his account with his mother (capped), has asked his son, ended with his
-    daughter last week, and paid at two places for himself and his mother."""
-    credit(holder, 500_000)
-    son = make_person("张小明", birth="2000-02-02", sex="M", scheme="resident")
-    daughter = make_person("张丽", birth="1998-03-03", sex="F")
-    make_binding(holder, mother, monthly_cap_fen=50_000, annual_cap_fen=200_000, pharmacy_cap_fen=100_000)
-    make_binding(holder, son, "child", status=BindingStatus.PENDING)
-    make_binding(holder, daughter, "child", status=BindingStatus.ENDED,
-                 ended_at=timezone.now() - datetime.timedelta(days=7))
-    hospital.settle(voucher_for(holder), 1_000)
-    hospital.settle(voucher_for(mother), 2_000)
-    pharmacy.settle(voucher_for(mother), 300, category="pharmacy_drug")
-    UndoableChange.objects.create(action="pause", person=holder, actor=holder.user, channel="web", states={},
-                                  expires_at=timezone.now() + datetime.timedelta(minutes=10))
-    Notification.objects.create(person=holder, kind="payment", subject="s", body="b")
-    return holder, mother
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These pin what rendering a page costs: no kept copy (portal/pagecache.py) answers instead."""
+    settings.PAGE_CACHE_ENTRIES = 0
 
 
 def queries_of(client, person, url, django_assert_max_num_queries, most):
