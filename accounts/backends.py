@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connections, router
+from django.db.models.query import get_related_populators
 from django.http import HttpRequest
 
 from .crypto import lookup_hash
@@ -78,7 +81,50 @@ class IdentifierBackend(ModelBackend):
         """The logged-in user of a request, with their registry record and its region in the same query
         (nearly every citizen page shows or checks them; three queries on every request otherwise)."""
         try:
-            user = User._default_manager.select_related("person__region").get(pk=user_id)
-        except User.DoesNotExist:
+            pk = User._meta.pk.to_python(user_id)
+        except ValidationError:
             return None
-        return user if self.user_can_authenticate(user) else None
+        alias = router.db_for_read(User)
+        query = _user_queries.get(alias)
+        if query is None:
+            query = _user_queries[alias] = _UserQuery(alias)
+        user = query.get(pk)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class _UserQuery:
+    """``User.objects.select_related("person__region").get(pk=...)``, compiled once per process.
+
+    Every logged-in request reads its user. Building and compiling that query (three tables,
+    about eighty columns) took more CPU than everything else a kept page costs
+    (portal/pagecache.py; bench/pages.py). The SQL, the column converters and the way rows
+    become a user with their person and region are Django's own, taken from the compiler once;
+    each request only sends the SQL with its id. tests/payments/test_page_costs.py compares the
+    result with the ORM's."""
+
+    def __init__(self, alias: str) -> None:
+        queryset = User._default_manager.select_related("person__region").filter(pk=0)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        if list(params) != [0]:  # (only the id is a parameter, or this way is wrong)
+            raise ImproperlyConfigured(f"unexpected parameters of the user query: {params!r}")
+        info = compiler.klass_info
+        assert info is not None
+        self.alias, self.sql, self.compiler = alias, sql, compiler
+        self.start, self.end = info["select_fields"][0], info["select_fields"][-1] + 1
+        self.init_list = [column[0].target.attname for column in compiler.select[self.start:self.end]]
+        self.related = get_related_populators(info, compiler.select, alias)
+
+    def get(self, pk: Any) -> User | None:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, [pk])
+            rows = cursor.fetchall()
+        for row in self.compiler.results_iter([rows]):
+            user = User.from_db(self.alias, self.init_list, row[self.start:self.end])
+            for populator in self.related:
+                populator.populate(row, user)
+            return user
+        return None
+
+
+_user_queries: dict[str, _UserQuery] = {}

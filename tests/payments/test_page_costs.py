@@ -161,3 +161,26 @@ def test_a_user_without_a_person_still_logs_in(client, bureau_clerk):
     login_staff(client, bureau_clerk)
     response = client.get(reverse("portal:dashboard"))
     assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+
+
+def test_the_precompiled_user_query_reads_what_the_orm_reads(holder, bureau_clerk, django_assert_num_queries):
+    from accounts.backends import IdentifierBackend
+    from accounts.models import User
+
+    def values(obj):
+        return None if obj is None else {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+    holder.user.last_login = timezone.now()
+    holder.user.save()
+    for user in (holder.user, bureau_clerk):
+        expected = User.objects.select_related("person__region").get(pk=user.pk)
+        with django_assert_num_queries(1):  # the user, their registry record and its region: one query
+            found = IdentifierBackend().get_user(str(user.pk))
+            person = found.person
+            region = person.region if person is not None else None
+        assert values(found) == values(expected)
+        assert values(person) == values(expected.person)
+        assert values(region) == values(expected.person.region if expected.person else None)
+    assert holder.user.last_login is not None and found is not None
+    assert IdentifierBackend().get_user("not a number") is None
+    assert IdentifierBackend().get_user(10**9) is None
