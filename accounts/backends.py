@@ -113,7 +113,7 @@ class _UserQuery:
         self.alias, self.sql, self.compiler = alias, sql, compiler
         self.start, self.end = info["select_fields"][0], info["select_fields"][-1] + 1
         self.init_list = [column[0].target.attname for column in compiler.select[self.start:self.end]]
-        self.related = get_related_populators(info, compiler.select, alias)
+        self.related = get_related_populators(info, compiler.select, alias)  # type: ignore[call-arg]  # (stubs of a later Django)
 
     def get(self, pk: Any) -> User | None:
         with connections[self.alias].cursor() as cursor:
