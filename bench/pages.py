@@ -35,32 +35,33 @@ same machine, pulls it a little towards 1): the 50% throughput target means at m
 the table view's CPU per request. CPU time per request still moves with the machine's load
 (the table view measured 6-9 ms across runs): compare ratios, and runs made back to back.
 
-Results, 2026-11-30, 2-core machine shared with other work (load average 7-13), PostgreSQL 15,
-300 requests per page in 5 rounds, 200 payments of the holder; the same database, before (the
-code of 606a823) and after this work, back to back:
+The dashboard and the spending page are measured twice: as a citizen sees them again (a kept
+copy, portal/pagecache.py: session, user, the page's state, session save) and, with a second
+worker started with PORTAL_PAGE_CACHE_ENTRIES=0, as rendered on a first view ("rendered").
 
-                 before                                after
-    page         CPU ms (worker+db)  x table  queries  CPU ms (worker+db)  x table  queries
-    table         8.0 (7.5+0.5)       1.0      1         9.6 (8.9+0.7)      1.0      1
-    layout       16.0 (13.9+2.0)      2.0      6        16.7 (14.1+2.6)     1.7      4
-    dashboard    81.6 (66.5+15.1)    10.2     20        56.2 (46.9+9.3)     5.9     10
-    spending     78.8 (66.7+12.1)     9.8     17        54.5 (45.8+8.6)     5.7      8
-    voucher      26.1 (22.8+3.3)      3.2      9        21.5 (18.2+3.3)     2.2      6
-    statements   21.5 (18.9+2.6)      2.7      7        20.1 (17.1+3.0)     2.1      5
+Results, 2026-11-30 06:05 UTC, 2-core machine shared with other work (load average 5-8),
+PostgreSQL 15, 200 requests per page in 4 rounds, 200 payments of the holder:
 
-Target (dashboard and spending at most ~2x the table view): NOT met. The empty logged-in
-layout alone costs 1.7-2x the table view (reading and saving the session, reading the user,
-rendering base.html's header and footer with ~25 translated strings, 14 URLs and the unread
-count), so a page with any content cannot reach 2x on this stack. What the dashboard's and
-the spending page's own content costs now: about 20 ms of ORM work for their 6 and 4 queries
-(building and compiling the SQL takes ~70% of a query's time here, running it the rest) and
-15-20 ms of template rendering (Django's template engine: ~30 us per translated string,
-~60 us per URL, on this machine). What could still be done, largest first: keep the compiled
-SQL of the pages' fixed-shape queries per process (Django builds and compiles every queryset
-again on each request: ~10 ms of the dashboard); render the layout's static parts (header,
-footer, their URLs and texts) once per language and mode, leaving the CSRF tokens, the path
-and the unread count to each request; give the relative's payment preview the spending already
-summed for the allowances (3 of her 12 queries).
+    page                   worker ms  db ms total ms x table queries
+    table                        3.6    0.3      3.9     1.0       1
+    layout                       6.3    1.5      7.9     2.1       4
+    dashboard                    3.9    3.0      6.9     1.8       4
+    spending                     3.6    1.5      5.1     1.3       4
+    voucher                      8.0    1.7      9.8     2.5       6
+    statements                   7.4    1.7      9.1     2.4       5
+    table (rendered)             4.4    0.4      4.8     1.0       1
+    dashboard (rendered)        24.4    5.5     29.9     6.2      10
+    spending (rendered)         21.2    4.8     26.0     5.4       8
+
+Seen again, the dashboard costs 1.8x the table view and the spending page 1.3x (target met);
+rendered, 6.2x and 5.4x, as before the kept copies (earlier runs: dashboard 10.2x with 20
+queries, 5.9x with 10; spending 9.8x, 5.7x). The kept dashboard's database time is its state
+SELECT (twelve small subqueries, about 1 ms). The user's query, compiled once per process
+(accounts/backends.py), took the layout from 2.3x to about 2x. What a first view still costs:
+about 20 ms of ORM work for the pages' own queries (building and compiling SQL is ~70% of a
+query's time here) and 15-20 ms of template rendering (~30 us per translated string, ~60 us
+per URL on this machine); the next steps there would be the pages' fixed-shape queries compiled
+once, as the user's is, and the layout's static parts rendered once per language and mode.
 """
 
 from __future__ import annotations

@@ -135,10 +135,13 @@ def cached_page(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
             if kept is not None:
                 return _answer(kept, request)
             request.page_cache_placeholder = True  # type: ignore[attr-defined]
-            response = view(request, *args, **kwargs)
-            request.page_cache_placeholder = False  # type: ignore[attr-defined]
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                request.page_cache_placeholder = False  # type: ignore[attr-defined]
             if (response.status_code != 200 or response.streaming or response.cookies
-                    or not response.get("Content-Type", "").startswith("text/html")):
+                    or not response.get("Content-Type", "").startswith("text/html")
+                    or len(get_messages(request))):  # (a message the view itself added)
                 # Nothing of it kept; any placeholder gets the visitor's token all the same.
                 if not response.streaming:
                     response.content = response.content.replace(PLACEHOLDER.encode(), get_token(request).encode())
