@@ -25,6 +25,7 @@ BINDING_LABEL = Binding._meta.label
 EVENT_TYPES = (
     "proposed", "pledged", "confirmation_requested", "consented", "declined", "cancelled", "expired", "limits_set",
     "paused", "resumed", "end_date_set", "unbound", "ended", "undone", "suspended", "unsuspended", "reviewed",
+    "proof_requested", "proof_verified", "rejected", "premium_only_added",
 )
 
 

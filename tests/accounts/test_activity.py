@@ -374,3 +374,29 @@ def test_every_action_the_code_writes_about_a_person_has_a_label():
     about_nobody |= {"pooling.pledge_text_saved"}
     missing = sorted(written - about_nobody - set(ACTION_LABELS))
     assert not missing, f"actions without a label on the activity page: {missing}"
+
+
+def test_every_event_of_a_binding_can_be_chosen_in_the_records_filter():
+    """The authorisation record filters by event type: every action written about a binding is one."""
+    import pathlib
+
+    from pooling.record import EVENT_TYPES
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    written: set[str] = set()
+    for path in (root / "pooling").rglob("*.py"):
+        if "migrations" not in path.parts:
+            written |= set(re.findall(r"\baudit_binding\(\s*\"([a-z_]+)\"", path.read_text(encoding="utf-8")))
+    assert len(written) > 15, written
+    assert not sorted(written - set(EVENT_TYPES)), "binding events missing from the record's filter"
+
+
+def test_the_record_filters_by_an_event_of_the_bureaus_review(en_client, holder, mother):
+    binding = Binding.objects.create(holder=holder, beneficiary=mother, relationship="parent",
+                                     status=BindingStatus.ACTIVE, activated_at=timezone.now())
+    audit_binding("proof_requested", binding, By(holder, holder.user))
+    audit_binding("paused", binding, By(holder, holder.user))
+    en_client.force_login(holder.user)
+    page = en_client.get(reverse("pooling:record"), {"event": "proof_requested"}).content.decode()
+    assert events_in(page) == [("proof_requested", "The bureau asked for proof of the relationship")]
+    assert '<option value="proof_requested" selected>' in page
