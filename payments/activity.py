@@ -18,10 +18,18 @@ def _money(fen: Any) -> str:
 
 
 def premium_detail(event: AuditEvent, context: DetailContext) -> str:
+    """The year, the amount and whose premium it was (the payer's own relative: their name, as
+    their dashboard shows it; a premium row is rare, so one small query for it)."""
+    from accounts.models import InsuredPerson
+
     after = data(event)
-    year, amount = after.get("year"), _money(after.get("amount_fen"))
+    year, amount, relative = after.get("year"), _money(after.get("amount_fen")), after.get("relative")
     if not (year and amount):
         return ""
+    name = (InsuredPerson.objects.filter(pk=relative).values_list("name", flat=True).first()
+            if isinstance(relative, int) else None)
+    if name:
+        return _("Premium for %(name)s for %(year)s: %(amount)s") % {"name": name, "year": year, "amount": amount}
     return _("Premium for %(year)s: %(amount)s") % {"year": year, "amount": amount}
 
 

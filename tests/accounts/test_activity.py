@@ -216,7 +216,7 @@ EXPECTED = {
         "All family pooling was paused at once", "Family pooling limits set",
         "per payment 100.00, per month no limit, per year no limit (yuan)",
         # money
-        "Resident premium paid", "Premium for 2031: ¥380.00", "Payment at a hospital or pharmacy",
+        "Resident premium paid", "Premium for 李秀英 for 2031: ¥380.00", "Payment at a hospital or pharmacy",
         "Outpatient care; cost ¥120.00; ¥100.00 paid from personal accounts", "Refund from a hospital or pharmacy",
         "¥20.00 refunded",
         # what the page does not know gets a generic label, an unknown channel a generic word
@@ -232,7 +232,7 @@ EXPECTED = {
         "日期：2030-01-02", "登记了户籍信息", "与户主关系：户主", "由窗口记录了同意", "原因：共济人已不再参加职工医保",
         "医保局终止了家庭共济", "原因：身份证号码中的年龄与此关系不符", "已核验亲属关系证明",
         "查验的材料：亲属关系证明（户口簿、结婚证或出生医学证明）、双方的居民身份证", "撤销了：全部暂停共济",
-        "已一次暂停全部家庭共济", "每笔 100.00，每月 不限，每年 不限（元）", "2031 年度保费：¥380.00",
+        "已一次暂停全部家庭共济", "每笔 100.00，每月 不限，每年 不限（元）", "为李秀英缴纳 2031 年度保费：¥380.00",
         "门诊；费用 ¥120.00；个人账户支付 ¥100.00", "已退款 ¥20.00", "您的记录或账户有更改", "其他",
     ],
 }
