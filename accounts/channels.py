@@ -61,13 +61,22 @@ class DjangoEmailSender:
 
 
 class HttpSmsSender:
-    """Posts JSON {phone, text} to an SMS gateway (PORTAL_SMS_GATEWAY_URL, bearer token)."""
+    """Posts JSON {phone, text, id} to an SMS gateway (PORTAL_SMS_GATEWAY_URL, bearer token).
 
-    def send(self, address: str, subject: str, body: str) -> None:
+    ``id`` (also the ``Idempotency-Key`` header) is the same for every attempt at one message on
+    one channel: a worker that dies after the gateway accepted a text but before it recorded
+    the send tries again later, and a gateway that keeps the keys it has seen sends it once."""
+
+    accepts_key = True  # (accounts.tasks passes ``key``; senders without this attribute get none)
+
+    def send(self, address: str, subject: str, body: str, key: str = "") -> None:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"}
+        if key:
+            headers["Idempotency-Key"] = key
         request = urllib.request.Request(  # noqa: S310 - the operator's configured gateway URL
             settings.SMS_GATEWAY_URL,
-            data=json.dumps({"phone": address, "text": f"{subject}\n{body}"}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"},
+            data=json.dumps({"phone": address, "text": f"{subject}\n{body}", "id": key}).encode(),
+            headers=headers,
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL

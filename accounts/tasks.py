@@ -55,8 +55,13 @@ def _deliver_on(notification: Notification, channel: str, address: str) -> tuple
         if delivery.attempts >= MAX_ATTEMPTS:
             return False, True
         delivery.attempts += 1
+        sender = get_sender(channel)
         try:
-            get_sender(channel).send(address, notification.subject, notification.body)
+            if getattr(sender, "accepts_key", False):  # the same key on every attempt (HttpSmsSender)
+                sender.send(address, notification.subject, notification.body,  # type: ignore[call-arg]
+                            key=f"notification-{notification.pk}-{channel}")
+            else:
+                sender.send(address, notification.subject, notification.body)
         except Exception as exc:
             delivery.error = str(exc)[:500]
             delivery.save(update_fields=["attempts", "error"])
