@@ -155,6 +155,24 @@ def test_an_assistant_binds_an_elderly_mans_son_with_documents_sets_a_cap_and_pr
     shot(w, "5-receipt")
     assert not w.csp_violations and not w.errors, (w.csp_violations, w.errors)
 
+    # Shown to the citizen on a phone in large text, in both languages: nothing sticks out sideways.
+    receipt_url = page.url
+    page.set_viewport_size({"width": 360, "height": 800})
+    for language in ("zh-hans", "en"):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": base},
+                                  {"name": "age_friendly", "value": "1", "url": base}])
+        page.goto(receipt_url)
+        assert "age-friendly" in (page.get_attribute("body", "class") or "")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+            f"the receipt scrolls sideways at 360px in large text ({language}): "
+            f"{page.evaluate('document.documentElement.scrollWidth')}px wide")
+        assert action.receipt_number in page.inner_text("main")
+        shot(w, f"5b-receipt-large-phone-{language}")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": base},
+                              {"name": "age_friendly", "value": "0", "url": base}])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(receipt_url)
+
     # What the printer gets: A4, large print, no navigation.
     page.emulate_media(media="print")
     assert not page.is_visible(".site-header") and not page.is_visible("#print-receipt")
