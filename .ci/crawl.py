@@ -62,8 +62,9 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
 
-    def request(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                method: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         url = path if path.startswith("http") else self.base + path
         req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310 - our own http base
         try:
@@ -76,10 +77,12 @@ class Browser:
         status, _, body = self.request(path)
         parser = Links()
         parser.feed(body.decode("utf-8", "replace"))
-        form = urllib.parse.urlencode({"csrfmiddlewaretoken": parser.csrf, "username": username,
-                                       "password": password}).encode()
-        status, headers, _ = self.request(path, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                       "Referer": self.base + path})
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": parser.csrf, "username": username, "password": password}
+        ).encode()
+        status, headers, _ = self.request(
+            path, form, {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.base + path}
+        )
         if status != 302:
             raise SystemExit(f"log-in as {username[:4]}… failed with {status}")
         if totp_key:
@@ -95,16 +98,24 @@ class Browser:
         parser.feed(body.decode("utf-8", "replace"))
         if status != 200 or not parser.csrf:
             raise SystemExit(f"the second-factor step for {username[:4]}… answered {status}")
-        form = urllib.parse.urlencode({"csrfmiddlewaretoken": parser.csrf,
-                                       "code": f"{totp(bytes.fromhex(totp_key)):06d}"}).encode()
-        status, _, _ = self.request(path, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                 "Referer": self.base + path})
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": parser.csrf, "code": f"{totp(bytes.fromhex(totp_key)):06d}"}
+        ).encode()
+        status, _, _ = self.request(
+            path, form, {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.base + path}
+        )
         if status != 302:
             raise SystemExit(f"the second factor for {username[:4]}… failed with {status}")
 
 
-def crawl(name: str, browser: Browser, starts: list[str], failures: list[str], assets: set[str],
-          pages: list[tuple[str, bytes]]) -> int:
+def crawl(
+    name: str,
+    browser: Browser,
+    starts: list[str],
+    failures: list[str],
+    assets: set[str],
+    pages: list[tuple[str, bytes]],
+) -> int:
     """Visit what the persona reaches; append (path, body) of every HTML page that answered 200."""
     seen: set[str] = set()
     queue = deque(starts)
@@ -170,8 +181,9 @@ def check_assets(browser: Browser, assets: set[str], failures: list[str]) -> Non
 def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
     api = Browser(base)
     auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = json.dumps({"voucher": voucher, "category": "outpatient", "amount_fen": 1234,
-                       "reference": f"crawl-{uuid.uuid4().hex[:8]}"}).encode()
+    body = json.dumps(
+        {"voucher": voucher, "category": "outpatient", "amount_fen": 1234, "reference": f"crawl-{uuid.uuid4().hex[:8]}"}
+    ).encode()
     idem = {**auth, "Idempotency-Key": uuid.uuid4().hex}
     calls = [
         ("POST", "/api/v1/settlements", body, idem, 201),
@@ -190,8 +202,13 @@ def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
     if first_id is not None:
         for method, path, data, headers, expected in [
             ("GET", f"/api/v1/settlements/{first_id}", None, auth, 200),
-            ("POST", f"/api/v1/settlements/{first_id}/refund", json.dumps({"amount_fen": 234}).encode(),
-             {**auth, "Idempotency-Key": uuid.uuid4().hex}, 201),
+            (
+                "POST",
+                f"/api/v1/settlements/{first_id}/refund",
+                json.dumps({"amount_fen": 234}).encode(),
+                {**auth, "Idempotency-Key": uuid.uuid4().hex},
+                201,
+            ),
         ]:
             status, _, answer = api.request(path, data, headers, method)
             print(f"{'api':10} {status} {method} {path}")
@@ -200,10 +217,28 @@ def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
 
 
 STARTS = {
-    "anonymous": ["/", "/pooling/guides/", "/pooling/questions/", "/pooling/check/", "/accounts/login/",
-                  "/accounts/signup/", "/accounts/password-reset/", "/no-such-page/", "/healthz", "/readyz"],
-    "holder": ["/dashboard/", "/statements/", "/payments/spending/", "/payments/spending/?format=csv",
-               "/payments/voucher/", "/payments/premiums/", "/accounts/inbox/", "/pooling/add/"],
+    "anonymous": [
+        "/",
+        "/pooling/guides/",
+        "/pooling/questions/",
+        "/pooling/check/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/accounts/password-reset/",
+        "/no-such-page/",
+        "/healthz",
+        "/readyz",
+    ],
+    "holder": [
+        "/dashboard/",
+        "/statements/",
+        "/payments/spending/",
+        "/payments/spending/?format=csv",
+        "/payments/voucher/",
+        "/payments/premiums/",
+        "/accounts/inbox/",
+        "/pooling/add/",
+    ],
     "relative": ["/dashboard/", "/payments/my-payments/", "/accounts/inbox/", "/pooling/order/"],
     "counter": ["/counter/"],
     "admin": ["/admin/"],
@@ -237,8 +272,9 @@ def main() -> int:
         browser = Browser(base)
         who = credentials["personas"].get(name)
         if who:
-            browser.login(who["username"], who["password"], who.get("login_path", "/accounts/login/"),
-                          who.get("totp_key", ""))
+            browser.login(
+                who["username"], who["password"], who.get("login_path", "/accounts/login/"), who.get("totp_key", "")
+            )
         pages: list[tuple[str, bytes]] = []
         total += crawl(name, browser, starts, failures, assets, pages)
         if name in MUST_REACH and not any(MUST_REACH[name].match(path) for path, _ in pages):
@@ -247,8 +283,9 @@ def main() -> int:
             save(out, name, browser, pages)
     check_assets(Browser(base), assets, failures)
     call_api(base, credentials["api_key"], credentials["voucher"], failures)
-    print(f"\ncrawled {total} pages and {len(assets)} static assets as {len(STARTS)} personas; "
-          f"{len(failures)} failures")
+    print(
+        f"\ncrawled {total} pages and {len(assets)} static assets as {len(STARTS)} personas; {len(failures)} failures"
+    )
     for failure in failures:
         print(f"FAIL {failure}")
     return 1 if failures else 0

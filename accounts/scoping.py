@@ -104,8 +104,11 @@ class RegionScopedAdmin(admin.ModelAdmin):
 
         if db_field.related_model is Region:
             prefix = staff_prefix(request.user)
-            regions = Region.objects.all() if prefix == NATIONAL else Region.objects.filter(
-                code__startswith=prefix if prefix is not None else "-")
+            regions = (
+                Region.objects.all()
+                if prefix == NATIONAL
+                else Region.objects.filter(code__startswith=prefix if prefix is not None else "-")
+            )
             kwargs["queryset"] = regions
             if prefix != NATIONAL:
                 kwargs["required"] = True  # only national staff make national rows
