@@ -28,6 +28,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 MAX_PAGES_PER_PERSONA = 250
+# Pages that differ only by object ids or query values are one kind of page (one template).
+SHAPE = re.compile(r"(?<=/)(\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[A-Za-z0-9_-]{20,})(?=/|$)")
 SKIP = re.compile(r"/logout|/admin/logout|/jsi18n/|/accounts/session/extend/")
 COMPRESSIBLE = (".css", ".js", ".svg")
 
@@ -108,6 +110,34 @@ class Browser:
             raise SystemExit(f"the second factor for {username[:4]}… failed with {status}")
 
 
+def shape(path: str) -> str:
+    bare, _, query = path.partition("?")
+    return SHAPE.sub("N", bare) + ("?" + re.sub(r"=[^&]*", "=", query) if query else "")
+
+
+class Queue:
+    """Pages to visit, a new kind of page before one more of a kind already queued: with 100
+    regions' change pages in the way, the page limit still leaves no kind of page unvisited."""
+
+    def __init__(self, starts: list[str]) -> None:
+        self.new: deque[str] = deque()
+        self.more: deque[str] = deque()
+        self.shapes: set[str] = set()
+        for path in starts:
+            self.append(path)
+
+    def append(self, path: str) -> None:
+        kind = shape(path)
+        (self.more if kind in self.shapes else self.new).append(path)
+        self.shapes.add(kind)
+
+    def popleft(self) -> str:
+        return self.new.popleft() if self.new else self.more.popleft()
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.more)
+
+
 def crawl(
     name: str,
     browser: Browser,
@@ -118,7 +148,7 @@ def crawl(
 ) -> int:
     """Visit what the persona reaches; append (path, body) of every HTML page that answered 200."""
     seen: set[str] = set()
-    queue = deque(starts)
+    queue = Queue(starts)
     visited = 0
     while queue and visited < MAX_PAGES_PER_PERSONA:
         path = queue.popleft()
