@@ -8,10 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .admin_tools import FenAsYuanField, YuanAdminMixin, csv_upload_view, region_filter
@@ -346,6 +348,19 @@ class OfficeAdmin(RegionScopedAdmin):
     raw_id_fields = ["region"]
 
 
+class AdminPasswordForm(AdminPasswordChangeForm):
+    """Django's form for setting a user's password, whose "password-based authentication" help is
+    valid HTML where templates/admin/auth/user/change_password.html puts it (a paragraph, then
+    the warning list Django's script shows when it is disabled) and translated: Django's own
+    warning is a plain English string."""
+
+    usable_password_help_text = format_lazy(
+        '<p>{}</p><ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        SetUnusablePasswordMixin.usable_password_help_text,
+        _("If disabled, the current password for this user will be lost."),
+    )
+
+
 @admin.register(User)
 class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
     region_paths = ("office__region__code", "person__region__code")
@@ -359,6 +374,7 @@ class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
         ),
     )
     raw_id_fields = ["person"]
+    change_password_form = AdminPasswordForm
     actions = ["reset_second_factor"]
 
     @admin.action(description=_("Reset the second factor (lost phone): set it up again at the next log-in"))
