@@ -354,7 +354,8 @@ class AdminPasswordForm(AdminPasswordChangeForm):
     the warning list Django's script shows when it is disabled) and translated: Django's own
     warning is a plain English string."""
 
-    usable_password_help_text = format_lazy(
+    # Lazy (translated per request) where the stubs say str.
+    usable_password_help_text = format_lazy(  # type: ignore[assignment]
         '<p>{}</p><ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
         SetUnusablePasswordMixin.usable_password_help_text,
         _("If disabled, the current password for this user will be lost."),
