@@ -28,6 +28,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 MAX_PAGES_PER_PERSONA = 250
+# Pages that differ only by object ids or query values are one kind of page (one template).
+SHAPE = re.compile(r"(?<=/)(\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[A-Za-z0-9_-]{20,})(?=/|$)")
 SKIP = re.compile(r"/logout|/admin/logout|/jsi18n/|/accounts/session/extend/")
 COMPRESSIBLE = (".css", ".js", ".svg")
 
@@ -62,8 +64,9 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
 
-    def request(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                method: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         url = path if path.startswith("http") else self.base + path
         req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310 - our own http base
         try:
@@ -76,10 +79,12 @@ class Browser:
         status, _, body = self.request(path)
         parser = Links()
         parser.feed(body.decode("utf-8", "replace"))
-        form = urllib.parse.urlencode({"csrfmiddlewaretoken": parser.csrf, "username": username,
-                                       "password": password}).encode()
-        status, headers, _ = self.request(path, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                       "Referer": self.base + path})
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": parser.csrf, "username": username, "password": password}
+        ).encode()
+        status, headers, _ = self.request(
+            path, form, {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.base + path}
+        )
         if status != 302:
             raise SystemExit(f"log-in as {username[:4]}… failed with {status}")
         if totp_key:
@@ -95,19 +100,55 @@ class Browser:
         parser.feed(body.decode("utf-8", "replace"))
         if status != 200 or not parser.csrf:
             raise SystemExit(f"the second-factor step for {username[:4]}… answered {status}")
-        form = urllib.parse.urlencode({"csrfmiddlewaretoken": parser.csrf,
-                                       "code": f"{totp(bytes.fromhex(totp_key)):06d}"}).encode()
-        status, _, _ = self.request(path, form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                 "Referer": self.base + path})
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": parser.csrf, "code": f"{totp(bytes.fromhex(totp_key)):06d}"}
+        ).encode()
+        status, _, _ = self.request(
+            path, form, {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.base + path}
+        )
         if status != 302:
             raise SystemExit(f"the second factor for {username[:4]}… failed with {status}")
 
 
-def crawl(name: str, browser: Browser, starts: list[str], failures: list[str], assets: set[str],
-          pages: list[tuple[str, bytes]]) -> int:
+def shape(path: str) -> str:
+    bare, _, query = path.partition("?")
+    return SHAPE.sub("N", bare) + ("?" + re.sub(r"=[^&]*", "=", query) if query else "")
+
+
+class Queue:
+    """Pages to visit, a new kind of page before one more of a kind already queued: with 100
+    regions' change pages in the way, the page limit still leaves no kind of page unvisited."""
+
+    def __init__(self, starts: list[str]) -> None:
+        self.new: deque[str] = deque()
+        self.more: deque[str] = deque()
+        self.shapes: set[str] = set()
+        for path in starts:
+            self.append(path)
+
+    def append(self, path: str) -> None:
+        kind = shape(path)
+        (self.more if kind in self.shapes else self.new).append(path)
+        self.shapes.add(kind)
+
+    def popleft(self) -> str:
+        return self.new.popleft() if self.new else self.more.popleft()
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.more)
+
+
+def crawl(
+    name: str,
+    browser: Browser,
+    starts: list[str],
+    failures: list[str],
+    assets: set[str],
+    pages: list[tuple[str, bytes]],
+) -> int:
     """Visit what the persona reaches; append (path, body) of every HTML page that answered 200."""
     seen: set[str] = set()
-    queue = deque(starts)
+    queue = Queue(starts)
     visited = 0
     while queue and visited < MAX_PAGES_PER_PERSONA:
         path = queue.popleft()
@@ -170,8 +211,9 @@ def check_assets(browser: Browser, assets: set[str], failures: list[str]) -> Non
 def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
     api = Browser(base)
     auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = json.dumps({"voucher": voucher, "category": "outpatient", "amount_fen": 1234,
-                       "reference": f"crawl-{uuid.uuid4().hex[:8]}"}).encode()
+    body = json.dumps(
+        {"voucher": voucher, "category": "outpatient", "amount_fen": 1234, "reference": f"crawl-{uuid.uuid4().hex[:8]}"}
+    ).encode()
     idem = {**auth, "Idempotency-Key": uuid.uuid4().hex}
     calls = [
         ("POST", "/api/v1/settlements", body, idem, 201),
@@ -190,8 +232,13 @@ def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
     if first_id is not None:
         for method, path, data, headers, expected in [
             ("GET", f"/api/v1/settlements/{first_id}", None, auth, 200),
-            ("POST", f"/api/v1/settlements/{first_id}/refund", json.dumps({"amount_fen": 234}).encode(),
-             {**auth, "Idempotency-Key": uuid.uuid4().hex}, 201),
+            (
+                "POST",
+                f"/api/v1/settlements/{first_id}/refund",
+                json.dumps({"amount_fen": 234}).encode(),
+                {**auth, "Idempotency-Key": uuid.uuid4().hex},
+                201,
+            ),
         ]:
             status, _, answer = api.request(path, data, headers, method)
             print(f"{'api':10} {status} {method} {path}")
@@ -200,10 +247,28 @@ def call_api(base: str, key: str, voucher: str, failures: list[str]) -> None:
 
 
 STARTS = {
-    "anonymous": ["/", "/pooling/guides/", "/pooling/questions/", "/pooling/check/", "/accounts/login/",
-                  "/accounts/signup/", "/accounts/password-reset/", "/no-such-page/", "/healthz", "/readyz"],
-    "holder": ["/dashboard/", "/statements/", "/payments/spending/", "/payments/spending/?format=csv",
-               "/payments/voucher/", "/payments/premiums/", "/accounts/inbox/", "/pooling/add/"],
+    "anonymous": [
+        "/",
+        "/pooling/guides/",
+        "/pooling/questions/",
+        "/pooling/check/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/accounts/password-reset/",
+        "/no-such-page/",
+        "/healthz",
+        "/readyz",
+    ],
+    "holder": [
+        "/dashboard/",
+        "/statements/",
+        "/payments/spending/",
+        "/payments/spending/?format=csv",
+        "/payments/voucher/",
+        "/payments/premiums/",
+        "/accounts/inbox/",
+        "/pooling/add/",
+    ],
     "relative": ["/dashboard/", "/payments/my-payments/", "/accounts/inbox/", "/pooling/order/"],
     "counter": ["/counter/"],
     "admin": ["/admin/"],
@@ -237,8 +302,9 @@ def main() -> int:
         browser = Browser(base)
         who = credentials["personas"].get(name)
         if who:
-            browser.login(who["username"], who["password"], who.get("login_path", "/accounts/login/"),
-                          who.get("totp_key", ""))
+            browser.login(
+                who["username"], who["password"], who.get("login_path", "/accounts/login/"), who.get("totp_key", "")
+            )
         pages: list[tuple[str, bytes]] = []
         total += crawl(name, browser, starts, failures, assets, pages)
         if name in MUST_REACH and not any(MUST_REACH[name].match(path) for path, _ in pages):
@@ -247,8 +313,9 @@ def main() -> int:
             save(out, name, browser, pages)
     check_assets(Browser(base), assets, failures)
     call_api(base, credentials["api_key"], credentials["voucher"], failures)
-    print(f"\ncrawled {total} pages and {len(assets)} static assets as {len(STARTS)} personas; "
-          f"{len(failures)} failures")
+    print(
+        f"\ncrawled {total} pages and {len(assets)} static assets as {len(STARTS)} personas; {len(failures)} failures"
+    )
     for failure in failures:
         print(f"FAIL {failure}")
     return 1 if failures else 0

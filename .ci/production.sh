@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The portal as README's production section runs it: collectstatic, gunicorn with DJANGO_DEBUG=0
 # (DJANGO_HTTPS=0 on loopback), a Celery worker and beat, PostgreSQL and Redis. Then .ci/crawl.py
-# visits every page each persona reaches and calls the settlement API. Fails on any 5xx, any
-# missing or uncompressed static asset, a worker that does not answer, or a server that dies.
+# visits every page each persona reaches and calls the settlement API, and .ci/page_checks.sh
+# runs axe-core and the Nu HTML checker over those pages. Fails on any 5xx, any missing or
+# uncompressed static asset, a worker that does not answer, a server that dies, a serious or
+# critical axe finding or a Nu error.
 # Usage: .ci/production.sh   (PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,12 +96,8 @@ echo "== production: crawl as every persona, static assets, settlement API"
 status=0
 $PY .ci/crawl.py "http://127.0.0.1:$PORT" "$WORK/credentials.json" "$WORK/pages" > "$WORK/crawl.txt" || status=$?
 cat "$WORK/crawl.txt"
-# Off by default: today they report 148 Nu errors and serious axe findings in Django admin's own
-# widgets and take ~40 minutes here (issue 15 item 2 is open). PRODUCTION_PAGE_CHECKS=1 runs them.
-if [ "${PRODUCTION_PAGE_CHECKS:-0}" = 1 ]; then
-  echo "== production: page checks (axe-core in Chromium, Nu HTML checker) on the crawled pages"
-  PY="$PY" .ci/page_checks.sh "http://127.0.0.1:$PORT" "$WORK/pages" || status=1
-fi
+echo "== production: page checks (axe-core in Chromium, Nu HTML checker) on the crawled pages"
+PY="$PY" .ci/page_checks.sh "http://127.0.0.1:$PORT" "$WORK/pages" || status=1
 for pid in "${pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { echo "a production process died:"; tail -20 "$WORK"/*.log; status=1; }
 done
@@ -112,4 +110,5 @@ if grep -qE "$HOLDER_ID|$MOTHER_ID|$SPOUSE_ID" "$WORK"/*.log; then
   echo "an ID number appears in the production logs"; status=1
 fi
 echo "== production: request log sample"; grep -m3 "portal.request" "$WORK/web.log" || true
+echo "== production: done in ${SECONDS} s"
 exit $status

@@ -8,10 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .admin_tools import FenAsYuanField, YuanAdminMixin, csv_upload_view, region_filter
@@ -60,35 +62,62 @@ class RegionAdmin(RegionScopedAdmin, ReadOnlyAdmin):
 
 class RegionPolicyForm(forms.ModelForm):
     allowed_relationships = forms.MultipleChoiceField(
-        label=_("allowed relationships"), widget=forms.CheckboxSelectMultiple,
+        label=_("allowed relationships"),
+        widget=forms.CheckboxSelectMultiple,
         choices=[],
     )
     allowed_categories = forms.MultipleChoiceField(
-        label=_("what pooled money may pay"), widget=forms.CheckboxSelectMultiple, choices=[],
+        label=_("what pooled money may pay"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=[],
     )
     annual_cap_fen = FenAsYuanField(
-        label=_("annual cap per relative (yuan)"), required=False,
+        label=_("annual cap per relative (yuan)"),
+        required=False,
         help_text=_("In yuan, e.g. 20000.00. Empty: no regional cap."),
     )
-    resident_premium_fen = FenAsYuanField(label=_("resident premium per year (yuan)"), help_text=_("In yuan, e.g. 400.00."))
-    outpatient_cap_fen = FenAsYuanField(label=_("annual outpatient cap per relative (yuan)"), required=False,
-                                        help_text=_("In yuan. Empty: no cap."))
-    pharmacy_cap_fen = FenAsYuanField(label=_("annual pharmacy cap per relative (yuan)"), required=False,
-                                      help_text=_("In yuan. Empty: no cap."))
-    inpatient_cap_fen = FenAsYuanField(label=_("annual inpatient cap per relative (yuan)"), required=False,
-                                       help_text=_("In yuan. Empty: no cap."))
-    reserve_fen = FenAsYuanField(label=_("balance a holder always keeps (yuan)"),
-                                 help_text=_("In yuan, e.g. 2000.00. Pooled payments never take the holder's balance "
-                                             "below this amount."))
+    resident_premium_fen = FenAsYuanField(
+        label=_("resident premium per year (yuan)"), help_text=_("In yuan, e.g. 400.00.")
+    )
+    outpatient_cap_fen = FenAsYuanField(
+        label=_("annual outpatient cap per relative (yuan)"), required=False, help_text=_("In yuan. Empty: no cap.")
+    )
+    pharmacy_cap_fen = FenAsYuanField(
+        label=_("annual pharmacy cap per relative (yuan)"), required=False, help_text=_("In yuan. Empty: no cap.")
+    )
+    inpatient_cap_fen = FenAsYuanField(
+        label=_("annual inpatient cap per relative (yuan)"), required=False, help_text=_("In yuan. Empty: no cap.")
+    )
+    reserve_fen = FenAsYuanField(
+        label=_("balance a holder always keeps (yuan)"),
+        help_text=_("In yuan, e.g. 2000.00. Pooled payments never take the holder's balance below this amount."),
+    )
 
     class Meta:
         model = RegionPolicy
         fields = [
-            "region", "effective_from", "allowed_relationships", "max_beneficiaries", "pooling_scope",
-            "consent_days", "minor_age", "cooling_days", "annual_cap_fen", "allowed_categories",
-            "resident_premium_fen", "undo_minutes", "reminder_days", "marriage_age", "premium_scope",
-            "pooled_outside_province", "confirmation_days", "outpatient_cap_fen", "pharmacy_cap_fen",
-            "inpatient_cap_fen", "reserve_fen", "notes",
+            "region",
+            "effective_from",
+            "allowed_relationships",
+            "max_beneficiaries",
+            "pooling_scope",
+            "consent_days",
+            "minor_age",
+            "cooling_days",
+            "annual_cap_fen",
+            "allowed_categories",
+            "resident_premium_fen",
+            "undo_minutes",
+            "reminder_days",
+            "marriage_age",
+            "premium_scope",
+            "pooled_outside_province",
+            "confirmation_days",
+            "outpatient_cap_fen",
+            "pharmacy_cap_fen",
+            "inpatient_cap_fen",
+            "reserve_fen",
+            "notes",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -102,16 +131,36 @@ class RegionPolicyForm(forms.ModelForm):
 @admin.register(RegionPolicy)
 class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
     form = RegionPolicyForm
-    money_fields = {"annual_cap_fen": _("annual cap per relative"), "resident_premium_fen": _("resident premium per year")}
+    money_fields = {
+        "annual_cap_fen": _("annual cap per relative"),
+        "resident_premium_fen": _("resident premium per year"),
+    }
     list_display = ["__str__", "effective_from", "max_beneficiaries", "pooling_scope", "consent_days", "annual_cap_fen"]
     list_filter = ["pooling_scope", region_filter("region__code")]
     autocomplete_fields = ["region"]
     search_fields = ["region__name", "region__code"]
 
-    POLICY_FIELDS = ("allowed_relationships", "max_beneficiaries", "pooling_scope", "consent_days", "minor_age",
-                     "cooling_days", "annual_cap_fen", "allowed_categories", "resident_premium_fen", "undo_minutes",
-                     "reminder_days", "marriage_age", "premium_scope", "pooled_outside_province",
-                     "confirmation_days", "outpatient_cap_fen", "pharmacy_cap_fen", "inpatient_cap_fen", "reserve_fen")
+    POLICY_FIELDS = (
+        "allowed_relationships",
+        "max_beneficiaries",
+        "pooling_scope",
+        "consent_days",
+        "minor_age",
+        "cooling_days",
+        "annual_cap_fen",
+        "allowed_categories",
+        "resident_premium_fen",
+        "undo_minutes",
+        "reminder_days",
+        "marriage_age",
+        "premium_scope",
+        "pooled_outside_province",
+        "confirmation_days",
+        "outpatient_cap_fen",
+        "pharmacy_cap_fen",
+        "inpatient_cap_fen",
+        "reserve_fen",
+    )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new row starts from the values in force above its region (the clerk's own region by default)."""
@@ -130,8 +179,9 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
             initial["region"] = region
         return initial
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: Any = None) -> HttpResponse:
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         """Before a change that tightens a rule is saved, show whom it touches and ask to confirm."""
         if request.method == "POST" and request.POST.get("_confirm_tightening") != "1":
             preview = self._tightening_preview(request, object_id)
@@ -160,20 +210,30 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
         if not found:
             return None
         context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "title": _("Check before saving"),
-            "impacts": impacts(after, found), "policy": after,
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Check before saving"),
+            "impacts": impacts(after, found),
+            "policy": after,
             "posted": [(k, v) for k, values in request.POST.lists() if k != "csrfmiddlewaretoken" for v in values],
         }
         return render(request, "admin/accounts/regionpolicy/tightening_preview.html", context)
 
     def save_model(self, request: HttpRequest, obj: RegionPolicy, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        audit("policy.saved", channel=AuditChannel.ADMIN, actor=request.user, obj=obj,
-              after={k: str(v) for k, v in form.cleaned_data.items()})
+        audit(
+            "policy.saved",
+            channel=AuditChannel.ADMIN,
+            actor=request.user,
+            obj=obj,
+            after={k: str(v) for k, v in form.cleaned_data.items()},
+        )
 
 
 class RegistryUploadForm(forms.Form):
-    file = forms.FileField(label=_("Registry CSV file"), help_text=_("UTF-8, header: %(header)s") % {"header": ",".join(HEADER)})
+    file = forms.FileField(
+        label=_("Registry CSV file"), help_text=_("UTF-8, header: %(header)s") % {"header": ",".join(HEADER)}
+    )
 
 
 @admin.register(InsuredPerson)
@@ -181,8 +241,19 @@ class InsuredPersonAdmin(RegionScopedAdmin):
     list_display = ["masked_name_col", "masked_id_col", "scheme", "status", "region", "birth_date"]
     list_filter = ["scheme", "status", region_filter("region__code")]
     readonly_fields = ["masked_id_col", "masked_phone_col", "birth_date", "sex", "created_at", "updated_at"]
-    fields = ["name", "masked_id_col", "masked_phone_col", "scheme", "status", "region", "birth_date", "sex",
-              "died_on", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "masked_id_col",
+        "masked_phone_col",
+        "scheme",
+        "status",
+        "region",
+        "birth_date",
+        "sex",
+        "died_on",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["region"]
     search_fields = ["name"]
     search_help_text = _("Search by name, or by a complete ID number or phone number.")
@@ -200,7 +271,9 @@ class InsuredPersonAdmin(RegionScopedAdmin):
     def masked_name_col(self, obj: InsuredPerson) -> str:
         return obj.masked_name
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> tuple[QuerySet[Any], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         term = search_term.strip()
         if term:
             audit("staff.search", channel=AuditChannel.ADMIN, actor=request.user, note=f"search {len(term)} chars")
@@ -213,7 +286,9 @@ class InsuredPersonAdmin(RegionScopedAdmin):
             return queryset.filter(pk__in=InsuredPerson.objects.by_phone(phone).values("pk")), False
         return super().get_search_results(request, queryset, search_term)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         person = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
         if person is not None and request.method == "GET":
             audit("staff.lookup", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=person, obj=person)
@@ -226,11 +301,21 @@ class InsuredPersonAdmin(RegionScopedAdmin):
         that the pooling rules react to (bindings end or pause) in the same transaction."""
         stored = self.get_queryset(request).filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
-        audit("registry.edited", channel=AuditChannel.ADMIN, actor=request.user, on_behalf_of=obj, obj=obj,
-              after={"changed": list(form.changed_data)})
+        audit(
+            "registry.edited",
+            channel=AuditChannel.ADMIN,
+            actor=request.user,
+            on_behalf_of=obj,
+            obj=obj,
+            after={"changed": list(form.changed_data)},
+        )
         if stored is not None and any(field in form.changed_data for field in self.LIFE_EVENT_FIELDS):
-            before = {"scheme": stored.scheme, "status": stored.status, "region_id": stored.region_id,
-                      "died_on": stored.died_on}
+            before = {
+                "scheme": stored.scheme,
+                "status": stored.status,
+                "region_id": stored.region_id,
+                "died_on": stored.died_on,
+            }
             after = {"scheme": obj.scheme, "status": obj.status, "region_id": obj.region_id, "died_on": obj.died_on}
             announce_change(PersonChange(obj, before, after), request.user, AuditChannel.ADMIN)
 
@@ -246,7 +331,14 @@ class InsuredPersonAdmin(RegionScopedAdmin):
         ] + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        return csv_upload_view(self, request, RegistryUploadForm, import_registry, _("Import the insured registry"), "admin:accounts_insuredperson_changelist")
+        return csv_upload_view(
+            self,
+            request,
+            RegistryUploadForm,
+            import_registry,
+            _("Import the insured registry"),
+            "admin:accounts_insuredperson_changelist",
+        )
 
 
 @admin.register(Office)
@@ -256,6 +348,20 @@ class OfficeAdmin(RegionScopedAdmin):
     raw_id_fields = ["region"]
 
 
+class AdminPasswordForm(AdminPasswordChangeForm):
+    """Django's form for setting a user's password, whose "password-based authentication" help is
+    valid HTML where templates/admin/auth/user/change_password.html puts it (a paragraph, then
+    the warning list Django's script shows when it is disabled) and translated: Django's own
+    warning is a plain English string."""
+
+    # Lazy (translated per request) where the stubs say str.
+    usable_password_help_text = format_lazy(  # type: ignore[assignment]
+        '<p>{}</p><ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        SetUnusablePasswordMixin.usable_password_help_text,
+        _("If disabled, the current password for this user will be lost."),
+    )
+
+
 @admin.register(User)
 class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
     region_paths = ("office__region__code", "person__region__code")
@@ -263,9 +369,13 @@ class UserAdmin(RegionScopedAdmin, BaseUserAdmin):
     list_filter = ["role", "is_staff", "is_active"]
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        (_("Portal"), {"fields": ("role", "office", "person", "language", "notify_sms", "notify_email", "age_friendly")}),
+        (
+            _("Portal"),
+            {"fields": ("role", "office", "person", "language", "notify_sms", "notify_email", "age_friendly")},
+        ),
     )
     raw_id_fields = ["person"]
+    change_password_form = AdminPasswordForm
     actions = ["reset_second_factor"]
 
     @admin.action(description=_("Reset the second factor (lost phone): set it up again at the next log-in"))

@@ -100,12 +100,19 @@ class RegionScopedAdmin(admin.ModelAdmin):
         return scope_queryset(super().get_queryset(request), request.user, self.region_paths)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        from .admin_widgets import AutocompleteSelectWithBlank
         from .models import Region
 
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            # Django's own, with an empty first option that is valid HTML (see admin_widgets).
+            kwargs["widget"] = AutocompleteSelectWithBlank(db_field, self.admin_site, using=kwargs.get("using"))
         if db_field.related_model is Region:
             prefix = staff_prefix(request.user)
-            regions = Region.objects.all() if prefix == NATIONAL else Region.objects.filter(
-                code__startswith=prefix if prefix is not None else "-")
+            regions = (
+                Region.objects.all()
+                if prefix == NATIONAL
+                else Region.objects.filter(code__startswith=prefix if prefix is not None else "-")
+            )
             kwargs["queryset"] = regions
             if prefix != NATIONAL:
                 kwargs["required"] = True  # only national staff make national rows

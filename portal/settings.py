@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, found through TEMPLATES (see FORM_RENDERER)
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
@@ -162,6 +163,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through TEMPLATES, so templates/ can override one of Django's widget templates
+# (templates/auth/widgets/read_only_password_hash.html: valid HTML for the admin's password field).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database: DATABASE_URL, or a SQLite file under var/ for local runs.
 _default_db = f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
