@@ -60,6 +60,30 @@ class RegionAdmin(RegionScopedAdmin, ReadOnlyAdmin):
         return bool(request.user.is_active and request.user.is_staff)
 
 
+# The rules a policy row holds (its form, and what a new row starts from: the one in force).
+POLICY_FIELDS = (
+    "allowed_relationships",
+    "max_beneficiaries",
+    "pooling_scope",
+    "consent_days",
+    "minor_age",
+    "cooling_days",
+    "annual_cap_fen",
+    "allowed_categories",
+    "resident_premium_fen",
+    "undo_minutes",
+    "reminder_days",
+    "marriage_age",
+    "premium_scope",
+    "pooled_outside_province",
+    "confirmation_days",
+    "outpatient_cap_fen",
+    "pharmacy_cap_fen",
+    "inpatient_cap_fen",
+    "reserve_fen",
+)
+
+
 class RegionPolicyForm(forms.ModelForm):
     allowed_relationships = forms.MultipleChoiceField(
         label=_("allowed relationships"),
@@ -95,30 +119,7 @@ class RegionPolicyForm(forms.ModelForm):
 
     class Meta:
         model = RegionPolicy
-        fields = [
-            "region",
-            "effective_from",
-            "allowed_relationships",
-            "max_beneficiaries",
-            "pooling_scope",
-            "consent_days",
-            "minor_age",
-            "cooling_days",
-            "annual_cap_fen",
-            "allowed_categories",
-            "resident_premium_fen",
-            "undo_minutes",
-            "reminder_days",
-            "marriage_age",
-            "premium_scope",
-            "pooled_outside_province",
-            "confirmation_days",
-            "outpatient_cap_fen",
-            "pharmacy_cap_fen",
-            "inpatient_cap_fen",
-            "reserve_fen",
-            "notes",
-        ]
+        fields = ["region", "effective_from", *POLICY_FIELDS, "notes"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from .models import Relationship, SpendingCategory
@@ -140,28 +141,6 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
     autocomplete_fields = ["region"]
     search_fields = ["region__name", "region__code"]
 
-    POLICY_FIELDS = (
-        "allowed_relationships",
-        "max_beneficiaries",
-        "pooling_scope",
-        "consent_days",
-        "minor_age",
-        "cooling_days",
-        "annual_cap_fen",
-        "allowed_categories",
-        "resident_premium_fen",
-        "undo_minutes",
-        "reminder_days",
-        "marriage_age",
-        "premium_scope",
-        "pooled_outside_province",
-        "confirmation_days",
-        "outpatient_cap_fen",
-        "pharmacy_cap_fen",
-        "inpatient_cap_fen",
-        "reserve_fen",
-    )
-
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new row starts from the values in force above its region (the clerk's own region by default)."""
         from .policy_changes import policy_above
@@ -173,7 +152,7 @@ class RegionPolicyAdmin(YuanAdminMixin, RegionScopedAdmin):
         if not region and staff_prefix(request.user) and office is not None:
             region = office.region_id
         above = policy_above(region if isinstance(region, str) else None)
-        for name in self.POLICY_FIELDS:
+        for name in POLICY_FIELDS:
             initial.setdefault(name, getattr(above, name))
         if region:
             initial["region"] = region
