@@ -72,6 +72,17 @@ def counter_window(chromium: Any) -> Iterator[Watched]:  # noqa: F811 - the fixt
     context.close()
 
 
+def counter_desk() -> User:
+    """The assistant HK0107 at an office with a long name (what has to wrap on a receipt)."""
+    office = Office.objects.create(
+        name="Haikou Meilan District medical-insurance service hall, elderly-assist counter",
+        region=Region.objects.get(pk=HAIKOU), address="1 Haifu Road, Meilan District, Haikou")
+    assistant = User(username="HK0107", role=Role.COUNTER, office=office, first_name="陈", last_name="帮办")
+    assistant.set_password(PASSWORD)
+    assistant.save()
+    return assistant
+
+
 @pytest.fixture
 def long_desk(transactional_db: Any) -> dict[str, Any]:
     """A long office name and a relative with a long transliterated name: what has to wrap on a phone."""
@@ -79,12 +90,7 @@ def long_desk(transactional_db: Any) -> dict[str, Any]:
     from pooling.models import Guide, GuideStep
 
     seed_guides(Guide, GuideStep, Region)
-    office = Office.objects.create(
-        name="Haikou Meilan District medical-insurance service hall, elderly-assist counter",
-        region=Region.objects.get(pk=HAIKOU), address="1 Haifu Road, Meilan District, Haikou")
-    assistant = User(username="HK0107", role=Role.COUNTER, office=office, first_name="陈", last_name="帮办")
-    assistant.set_password(PASSWORD)
-    assistant.save()
+    assistant = counter_desk()
     father = make_person("Maimaitiyiming Aisikaer", birth="1942-04-08", sex="M", phone="13900000011")
     son = make_person("Abudureheman Maimaitiyiming", birth="1970-06-01", sex="M", scheme="resident",
                       phone="13900000012")

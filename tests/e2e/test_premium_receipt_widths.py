@@ -25,14 +25,12 @@ from typing import Any
 
 import pytest
 
-from accounts.models import Office, Region, Role, User
 from payments.models import PremiumPayment
 from payments.premiums import premium_year
 from portal.models import CounterAction
-from tests.conftest import HAIKOU, PASSWORD, make_citizen, make_person
-from tests.e2e.test_counter_journey import PASSWORD as STAFF_PASSWORD
+from tests.conftest import PASSWORD, make_citizen, make_person
 from tests.e2e.test_counter_journey import _log_in_with_code, chromium  # noqa: F401 - a fixture
-from tests.e2e.test_counter_receipt_widths import LANGUAGES, WIDTHS, _measure, _set_display
+from tests.e2e.test_counter_receipt_widths import LANGUAGES, WIDTHS, _measure, _set_display, counter_desk
 from tests.e2e.test_foundation_journey import SHOTS, Watched, assert_accessible_basics
 
 from ..payments.conftest import bind, credit
@@ -115,12 +113,7 @@ def two_windows(chromium: Any) -> Iterator[tuple[Watched, Watched]]:  # noqa: F8
 def family(transactional_db: Any) -> dict[str, Any]:
     """A payer and relatives with long transliterated names (what has to wrap on a phone); the
     mother's insurance is suspended for non-payment, so her receipt has the longest line (the status)."""
-    office = Office.objects.create(
-        name="Haikou Meilan District medical-insurance service hall, elderly-assist counter",
-        region=Region.objects.get(pk=HAIKOU), address="1 Haifu Road, Meilan District, Haikou")
-    assistant = User(username="HK0107", role=Role.COUNTER, office=office, first_name="陈", last_name="帮办")
-    assistant.set_password(STAFF_PASSWORD)
-    assistant.save()
+    counter_desk()
     payer = make_person("Abudureheman Maimaitiyiming", birth="1970-06-01", sex="M", phone="13900000012")
     make_citizen(payer)
     mother = make_person("Gulinuer Aisikaer Abudukadier", birth="1944-03-02", sex="F", scheme="resident",
