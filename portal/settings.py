@@ -109,7 +109,7 @@ INSTALLED_APPS = [
     "django.forms",  # Django's widget templates, found through TEMPLATES (see FORM_RENDERER)
     "crispy_forms",
     "crispy_bootstrap5",
-    "axes",
+    "accounts.axes_config.AxesConfig",  # django-axes, named for staff
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
