@@ -7,11 +7,11 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.models import Notification
+        from accounts.templatetags.inbox_tags import unread_sql
 
         from . import counter_activity
         from .pagecache import ALL, register_state
 
         counter_activity.register()
         # Every page's header shows the unread count (accounts' unread_count tag): kept pages match it.
-        table = Notification._meta.db_table
-        register_state(ALL, f"(SELECT COUNT(*) FROM {table} WHERE person_id = %s AND read_at IS NULL AND kind <> 'one_time_code')")  # noqa: E501, S608
+        register_state(ALL, f"({unread_sql(Notification._meta.db_table)})")
